@@ -1,0 +1,116 @@
+# pyebpf build. `make` builds build/pyebpf; `make test` runs every test;
+# `make demo` profiles demo/demo.py. V=1 shows full commands.
+# SANITIZE=1 builds the userspace with ASan+UBSan into build-san/.
+
+.DELETE_ON_ERROR:
+.SECONDARY:
+.SUFFIXES:
+
+ARCH ?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+ifeq ($(SANITIZE),1)
+BUILD ?= build-san
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+else
+BUILD ?= build
+SAN_FLAGS :=
+endif
+
+CC ?= cc
+CLANG ?= clang
+BPFTOOL ?= bpftool
+PYTHON ?= python3
+
+ifeq ($(V),1)
+Q :=
+msg :=
+else
+Q := @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+VMLINUX_DIR := vmlinux/$(ARCH)
+WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+	-Wpointer-arith -Wformat=2 -Wno-unused-parameter -Wvla
+CFLAGS ?= -g -O2
+USER_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) $(SAN_FLAGS) -D_GNU_SOURCE \
+	-Iinclude -Iuser -I$(BUILD) -MMD -MP
+USER_LDLIBS := -lbpf -lelf -lz -lm
+BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
+	-I$(VMLINUX_DIR) -Iinclude -Ibpf -MMD -MP
+
+BPF_SRCS := $(wildcard bpf/*.bpf.c)
+BPF_OBJS := $(patsubst bpf/%.bpf.c,$(BUILD)/bpf/%.bpf.o,$(BPF_SRCS))
+SKELS := $(patsubst bpf/%.bpf.c,$(BUILD)/%.skel.h,$(BPF_SRCS))
+
+# Every user module but the entry point goes into a library the unit tests
+# link against, so a test needs no Makefile change.
+LIB_SRCS := $(filter-out user/main.c,$(wildcard user/*.c))
+LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
+LIB := $(BUILD)/libpyebpf.a
+BIN := $(BUILD)/pyebpf
+
+UNIT_SRCS := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+
+.PHONY: all deps test unit-test integration-test demo bench clean format
+
+all: $(BIN)
+
+deps:
+	$(Q)tools/install-deps.sh
+
+$(BUILD)/bpf/%.bpf.o: bpf/%.bpf.c | $(BUILD)/bpf
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/%.skel.h: $(BUILD)/bpf/%.bpf.o
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< > $@
+
+# Only the sampler module includes the skeleton, but every object is
+# ordered after it so a fresh parallel build never races the generator.
+$(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(BIN): $(BUILD)/user/main.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ $(USER_LDLIBS) -o $@
+
+$(BUILD)/tests/%.o: tests/unit/%.c | $(BUILD)/tests $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit -c $< -o $@
+
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -lcmocka $(USER_LDLIBS) -o $@
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+unit-test: $(UNIT_BINS)
+	$(Q)tests/run-unit.sh $(UNIT_BINS)
+
+integration-test: $(BIN)
+	$(Q)PYEBPF=$(abspath $(BIN)) $(PYTHON) tests/integration/run.py
+
+test: unit-test integration-test
+
+demo: $(BIN)
+	$(Q)$(BIN) record --format raw -o demo.folded --duration 30 -- $(PYTHON) demo/demo.py
+	@echo "profile written to demo.folded"
+
+bench: $(BIN)
+	$(Q)PYEBPF=$(abspath $(BIN)) $(PYTHON) bench/run.py
+
+format:
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c
+
+clean:
+	rm -rf build build-san
+
+-include $(BPF_OBJS:.o=.d) $(LIB_OBJS:.o=.d) $(BUILD)/user/main.d $(UNIT_BINS:=.d)

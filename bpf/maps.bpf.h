@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Maps shared by pyebpf's BPF programs. */
+#ifndef PYEBPF_MAPS_BPF_H
+#define PYEBPF_MAPS_BPF_H
+
+#include "pyebpf.h"
+
+/* Traced processes, keyed by tgid; written by userspace. Its size is set
+ * by the loader before load. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1024);
+	__type(key, __u32);
+	__type(value, struct pyebpf_proc);
+} procs SEC(".maps");
+
+/* tid -> the PyThreadState found for it last time. Re-validated on every
+ * use (thread_id must still equal the thread's fsbase), so a stale entry
+ * costs one extra walk, never a wrong stack. */
+struct thread_cache_entry {
+	__u64 tstate;       /* 0: no Python thread state found */
+	__u64 retry_after;  /* for tstate == 0: ktime before which not to re-walk */
+	__u32 pid;          /* tgid the entry belongs to (tid reuse guard) */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, __u32);
+	__type(value, struct thread_cache_entry);
+} thread_cache SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 8 << 20);
+} samples SEC(".maps");
+
+/* Scratch space for building a sample: too big for the 512-byte stack. */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct pyebpf_sample);
+} sample_scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, PYEBPF_STAT__COUNT);
+	__type(key, __u32);
+	__type(value, __u64);
+} stats SEC(".maps");
+
+static __always_inline void stat_inc(enum pyebpf_stat which)
+{
+	__u32 key = which;
+	__u64 *v = bpf_map_lookup_elem(&stats, &key);
+
+	if (v)
+		*v += 1;
+}
+
+#endif /* PYEBPF_MAPS_BPF_H */

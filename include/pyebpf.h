@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The contract between pyebpf's BPF programs and its userspace loader.
+ *
+ * Everything that crosses the kernel/user boundary is defined here, once:
+ * the per-process configuration userspace writes into the `procs` map, and
+ * the sample records the kernel sends through the ring buffer. Fixed-width
+ * types, addresses as __u64, explicit padding; the user side checks sizes
+ * with _Static_assert (user/contract_checks.c).
+ *
+ * This header is included both by BPF code (after vmlinux.h) and by user
+ * code (after <linux/types.h>), so it must not include anything itself.
+ */
+#ifndef PYEBPF_H
+#define PYEBPF_H
+
+/* Hard cap on Python frames in one sample; the per-run limit (rodata
+ * `max_frames`) may be lower. Deeper stacks keep their leaf-most frames and
+ * are flagged PYEBPF_SAMPLE_TRUNCATED. Must be a power of two (used as a
+ * verifier mask). */
+#define PYEBPF_MAX_FRAMES 512
+#define PYEBPF_DEFAULT_FRAMES 256
+
+/* How many PyInterpreterStates and PyThreadStates the in-kernel thread
+ * lookup visits before giving up (bounds the walk over hostile memory). */
+#define PYEBPF_MAX_INTERPRETERS 8
+#define PYEBPF_MAX_THREADS 1024
+
+/* Windows read with one bpf_probe_read_user each. Every offset used inside
+ * a window must be below its size minus the field's width; the loader
+ * validates this (python_layout.c) before a process is registered. */
+#define PYEBPF_TSTATE_WINDOW 256 /* from the start of PyThreadState */
+#define PYEBPF_FRAME_WINDOW 128  /* from the start of the frame */
+#define PYEBPF_CODE_WINDOW 128   /* from the start of PyCodeObject */
+
+/* "no such field in this version" */
+#define PYEBPF_NO_FIELD (-1)
+
+/* Offsets into CPython's structures that the kernel side needs, for one
+ * interpreter version. Each is a byte offset, or PYEBPF_NO_FIELD. */
+struct pyebpf_py_offsets {
+	/* PyInterpreterState */
+	__s16 interp_next;
+	__s16 interp_threads_head;
+	/* PyThreadState */
+	__s16 tstate_next;
+	__s16 tstate_thread_id;        /* pthread_t == task->thread.fsbase on x86-64 */
+	__s16 tstate_native_thread_id; /* kernel tid, 3.11+ */
+	__s16 tstate_frame;            /* PyFrameObject *frame (<=3.10), current_frame (3.13+) */
+	__s16 tstate_cframe;           /* _PyCFrame *cframe (3.11, 3.12) */
+	__s16 cframe_current_frame;    /* _PyCFrame.current_frame (3.11, 3.12) */
+	/* PyFrameObject (<=3.10) or _PyInterpreterFrame (3.11+) */
+	__s16 frame_previous;
+	__s16 frame_code;   /* f_code / f_executable (tagged in 3.14: low bits masked) */
+	__s16 frame_instr;  /* int f_lasti (<=3.10) or prev_instr / instr_ptr (3.11+) */
+	__s16 frame_owner;  /* char owner (3.12+); frames owned by the C stack are skipped */
+	/* PyCodeObject */
+	__s16 code_argcount;
+	__s16 code_firstlineno;
+	/* PYEBPF_INSTR_* */
+	__u8 frame_instr_kind;
+	/* frames whose owner >= this are interpreter shims, not Python code
+	 * (FRAME_OWNED_BY_CSTACK == 3 in 3.12/3.13; 3.14 renumbered to 3 and 4) */
+	__u8 frame_owner_shim_min;
+	__u8 pad[2];
+};
+
+enum pyebpf_instr_kind {
+	PYEBPF_INSTR_LASTI = 0,   /* frame_instr is an int f_lasti, sent as is */
+	PYEBPF_INSTR_POINTER = 1, /* frame_instr is a pointer into the code object;
+	                             the kernel sends (pointer - code address) */
+};
+
+/* One traced process, written by userspace into the `procs` map keyed by
+ * tgid (as the kernel sees it, i.e. in the initial pid namespace). */
+struct pyebpf_proc {
+	/* address of the PyInterpreterState * that heads the interpreter
+	 * list: &_PyRuntime.interpreters.head (3.7+) or &interp_head (3.6) */
+	__u64 interp_head_addr;
+	/* &PyCode_Type, to reject frames whose code slot holds another
+	 * object (3.13+ f_executable may be None); 0 skips the check */
+	__u64 code_type_addr;
+	struct pyebpf_py_offsets off;
+	/* bytes to read for each window: the end of its last field used,
+	 * computed by the loader so reads stay inside the objects */
+	__u16 tstate_read_size;
+	__u16 frame_read_size;
+	__u16 code_read_size;
+	__u16 pad;
+};
+
+/* One Python frame as sent by the kernel. Userspace symbolizes it. */
+struct pyebpf_frame {
+	__u64 code;  /* PyCodeObject address; 0 marks an error frame (see `instr`) */
+	__u32 instr; /* PYEBPF_INSTR_LASTI: f_lasti; POINTER: byte offset of the
+	                instruction pointer from `code`; for error frames a
+	                PYEBPF_FRAME_ERR_* code */
+	__u32 check; /* pyebpf_code_check() of the code object, 0 if unread */
+};
+
+enum pyebpf_frame_error {
+	PYEBPF_FRAME_ERR_READ_FRAME = 1, /* the frame itself was unreadable */
+	PYEBPF_FRAME_ERR_BAD_CODE = 2,   /* code slot is not a code object */
+};
+
+/* sample flags */
+#define PYEBPF_SAMPLE_TRUNCATED (1u << 0)  /* more frames than max_frames */
+#define PYEBPF_SAMPLE_NO_TSTATE (1u << 1)  /* thread has no Python thread state */
+#define PYEBPF_SAMPLE_READ_ERROR (1u << 2) /* an error frame is in the stack */
+#define PYEBPF_SAMPLE_CYCLE (1u << 3)      /* frame chain loops back on itself */
+
+/* Record header sent through the ring buffer; `n_frames` frames follow,
+ * leaf first. Only the used part of `frames` is sent. */
+struct pyebpf_sample {
+	__u64 time_ns; /* bpf_ktime_get_ns() */
+	__u64 tstate;  /* PyThreadState address, 0 if none */
+	__u32 pid;     /* tgid */
+	__u32 tid;
+	__u32 cpu;
+	__u16 n_frames;
+	__u16 flags; /* PYEBPF_SAMPLE_* */
+	struct pyebpf_frame frames[PYEBPF_MAX_FRAMES];
+};
+
+#define PYEBPF_SAMPLE_HEADER_SIZE (sizeof(struct pyebpf_sample) - \
+				   PYEBPF_MAX_FRAMES * sizeof(struct pyebpf_frame))
+
+/* Counters the kernel keeps in the per-CPU `stats` array, indexed by this
+ * enum; userspace sums over CPUs. */
+enum pyebpf_stat {
+	PYEBPF_STAT_SAMPLES = 0,   /* target samples taken */
+	PYEBPF_STAT_LOST,          /* ring buffer full, sample dropped */
+	PYEBPF_STAT_NO_TSTATE,     /* target thread without a Python thread state */
+	PYEBPF_STAT_THREAD_WALKS,  /* thread-cache misses that walked the thread list */
+	PYEBPF_STAT_READ_ERRORS,   /* samples with an error frame */
+	PYEBPF_STAT_TRUNCATED,     /* samples cut at max_frames */
+	PYEBPF_STAT__COUNT,
+};
+
+/* The checksum the kernel computes from a code object, so userspace can
+ * tell a freed and reused code object from the one it has cached. Never 0
+ * (0 means "not read"). */
+static inline __u32 pyebpf_code_check(__s32 argcount, __s32 firstlineno)
+{
+	__u32 h = (__u32)firstlineno * 2654435761u;
+
+	h ^= ((__u32)argcount + 0x9e3779b9u) * 0x85ebca6bu;
+	h ^= h >> 15;
+	return h | 1u;
+}
+
+#endif /* PYEBPF_H */

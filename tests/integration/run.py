@@ -1,0 +1,1027 @@
+#!/usr/bin/env python3
+"""Integration tests: the real pyebpf binary against real CPython processes.
+
+Runs as root. Discovers every installed CPython (pyenv versions and the
+distribution's /usr/bin/python3.X), runs each profile test against each of
+them, and the error-case tests once. Prints one line per test case and a
+closing line "N passed, N failed[, N skipped]". Exit status: 0 if nothing
+failed, 1 if something failed, 2 for a harness usage error, 77 if every
+selected test was skipped (the kernel lacks something pyebpf needs).
+
+    PYEBPF=/abs/path/build/pyebpf python3 tests/integration/run.py [-k SUBSTR]
+
+Stdlib only; runs under any python3 >= 3.9. The targets in tests/targets/
+run under every interpreter tested (3.6+ syntax).
+"""
+
+import argparse
+import concurrent.futures
+import ctypes
+import json
+import os
+import re
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+TARGETS = os.path.join(ROOT, "tests", "targets")
+PYEBPF = os.environ.get("PYEBPF") or os.path.join(ROOT, "build", "pyebpf")
+
+MIN_SUPPORTED = (3, 6)
+DEFAULT_MAX_FRAMES = 256
+VERBOSE = False
+KEEP = False
+_print_lock = threading.Lock()
+
+
+# --------------------------------------------------------------------------
+# outcomes
+
+
+class Fail(Exception):
+    """A check failed. `details` are extra diagnostic lines."""
+
+    def __init__(self, reason, details=()):
+        super().__init__(reason)
+        self.reason = reason
+        self.details = list(details)
+
+
+class Skip(Exception):
+    """The kernel lacks a feature this test needs."""
+
+
+def log(msg):
+    with _print_lock:
+        print(msg, flush=True)
+
+
+def vlog(msg):
+    if VERBOSE:
+        log("    # " + msg)
+
+
+# --------------------------------------------------------------------------
+# interpreters
+
+
+class Interp:
+    def __init__(self, name, path, version):
+        self.name = name
+        self.path = path
+        self.version = version  # (major, minor, micro)
+
+    @property
+    def supported(self):
+        return self.version >= MIN_SUPPORTED
+
+    @property
+    def vstr(self):
+        return "%d.%d.%d" % self.version
+
+    def __repr__(self):
+        return "%s (%s, %s)" % (self.name, self.path, self.vstr)
+
+
+_PROBE = ("import sys, platform; sys.stdout.write('%s %d.%d.%d' % "
+          "((platform.python_implementation(),) + tuple(sys.version_info[:3])))")
+
+
+def _probe(path):
+    try:
+        out = subprocess.run([path, "-c", _PROBE], stdin=subprocess.DEVNULL,
+                             capture_output=True, text=True, timeout=30).stdout
+        impl, ver = out.split()
+        if impl != "CPython":
+            return None
+        return tuple(int(x) for x in ver.split("."))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def _pyenv_root():
+    if os.environ.get("PYENV_ROOT"):
+        return os.environ["PYENV_ROOT"]
+    try:
+        out = subprocess.run(["pyenv", "root"], capture_output=True, text=True,
+                             timeout=30).stdout.strip()
+        if out:
+            return out
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return os.path.expanduser("~/.pyenv")
+
+
+def discover_interpreters():
+    """Every CPython found: pyenv versions, then /usr/bin/python3.X."""
+    found = []  # (kind, path, version)
+    vdir = os.path.join(_pyenv_root(), "versions")
+    if os.path.isdir(vdir):
+        for entry in sorted(os.listdir(vdir)):
+            bindir = os.path.join(vdir, entry, "bin")
+            m = re.match(r"^(\d+)\.(\d+)\.\d+$", entry)
+            if not m or os.path.islink(os.path.join(vdir, entry)):
+                continue
+            path = os.path.join(bindir, "python%s.%s" % m.groups())
+            if os.access(path, os.X_OK):
+                ver = _probe(path)
+                if ver:
+                    found.append(("pyenv", path, ver))
+    for entry in sorted(os.listdir("/usr/bin")):
+        if re.match(r"^python\d+\.\d+$", entry):
+            path = os.path.join("/usr/bin", entry)
+            ver = _probe(path)
+            if ver:
+                found.append(("debian", path, ver))
+    found.sort(key=lambda f: (f[0] != "pyenv", f[2]))
+    interps = []
+    for kind, path, ver in found:
+        short = "%s-%d.%d" % ((kind,) + ver[:2])
+        dup = sum(1 for k, _, v in found if k == kind and v[:2] == ver[:2]) > 1
+        name = "%s-%d.%d.%d" % ((kind,) + ver) if dup else short
+        interps.append(Interp(name, path, ver))
+    return interps
+
+
+# --------------------------------------------------------------------------
+# kernel features
+
+
+def kernel_missing_feature():
+    """The reason pyebpf cannot work on this kernel, or None."""
+    rel = os.uname().release
+    m = re.match(r"(\d+)\.(\d+)", rel)
+    if m and (int(m.group(1)), int(m.group(2))) < (5, 8):
+        return "kernel %s is older than 5.8 (no BPF ring buffer)" % rel
+    if not os.path.exists("/proc/sys/kernel/unprivileged_bpf_disabled"):
+        return "kernel built without CONFIG_BPF_SYSCALL"
+    if not os.path.exists("/sys/kernel/btf/vmlinux"):
+        return "kernel has no BTF (/sys/kernel/btf/vmlinux missing)"
+    # perf_event_open(PERF_TYPE_SOFTWARE, PERF_COUNT_SW_CPU_CLOCK) on ourselves
+    if os.uname().machine == "x86_64":
+        libc = ctypes.CDLL(None, use_errno=True)
+        attr = (ctypes.c_uint8 * 128)()
+        ctypes.memmove(attr, (1).to_bytes(4, "little") + (128).to_bytes(4, "little")
+                       + (0).to_bytes(8, "little"), 16)
+        # disabled (bit 0 of the flags word at offset 40)
+        attr[40] = 1
+        fd = libc.syscall(298, attr, 0, -1, -1, 0)
+        if fd < 0:
+            err = ctypes.get_errno()
+            if err in (2, 19, 95):  # ENOENT, ENODEV, EOPNOTSUPP
+                return "kernel has no perf cpu-clock events (%s)" % os.strerror(err)
+        else:
+            os.close(fd)
+    return None
+
+
+# --------------------------------------------------------------------------
+# processes
+
+
+def _killpg(pid):
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+class Target:
+    """A target process in its own process group; killed (with its group)
+    on exit from the `with` block."""
+
+    def __init__(self, argv, stdin=False, prefix=()):
+        self.argv = list(prefix) + list(argv)
+        vlog("target: " + " ".join(self.argv))
+        self.proc = subprocess.Popen(
+            self.argv, stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
+        self.pid = self.proc.pid
+        self._buf = b""
+        self.lines = []
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.kill()
+
+    def kill(self):
+        _killpg(self.pid)
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            pass
+        for f in (self.proc.stdin, self.proc.stdout, self.proc.stderr):
+            if f:
+                try:
+                    f.close()
+                except OSError:
+                    pass
+
+    def read_line(self, timeout):
+        """The next stdout line (str, without newline), or None at EOF or
+        timeout."""
+        deadline = time.monotonic() + timeout
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buf:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return None
+            r, _, _ = select.select([fd], [], [], left)
+            if not r:
+                return None
+            chunk = os.read(fd, 4096)
+            if not chunk:
+                return None
+            self._buf += chunk
+        line, self._buf = self._buf.split(b"\n", 1)
+        line = line.decode(errors="replace")
+        self.lines.append(line)
+        return line
+
+    def wait_for(self, prefix, timeout=20):
+        """Reads stdout until a line starting with `prefix`; returns it or
+        raises Fail."""
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.read_line(max(0.0, deadline - time.monotonic()))
+            if line is None:
+                err = ""
+                if self.proc.poll() is not None:
+                    err = self.proc.stderr.read().decode(errors="replace")
+                raise Fail("target never printed %r: %s" % (prefix, " ".join(self.argv)),
+                           ["target exit status: %s" % self.proc.poll()]
+                           + ["target stderr: " + l for l in err.splitlines()[-10:]])
+            if line.startswith(prefix):
+                return line
+
+    def send(self, text):
+        self.proc.stdin.write(text.encode())
+        self.proc.stdin.flush()
+
+
+class Run:
+    """One pyebpf invocation, started in its own process group. Anything
+    still in the group (a `--` program) is killed once it ends."""
+
+    def __init__(self, cmd):
+        self.cmd = list(cmd)
+        vlog("run: " + " ".join(self.cmd))
+        self.start = time.monotonic()
+        self.proc = subprocess.Popen(
+            self.cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE, text=True, errors="replace",
+            start_new_session=True)
+        self.rc = None
+        self.stdout = self.stderr = ""
+        self.elapsed = None
+        self.timed_out = False
+
+    def wait(self, timeout):
+        try:
+            self.stdout, self.stderr = self.proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            self.timed_out = True
+            _killpg(self.proc.pid)
+            self.stdout, self.stderr = self.proc.communicate()
+        finally:
+            self.elapsed = time.monotonic() - self.start
+            _killpg(self.proc.pid)
+        self.rc = self.proc.returncode
+        vlog("rc=%s in %.1fs" % (self.rc, self.elapsed))
+        return self
+
+    def kill(self):
+        _killpg(self.proc.pid)
+        try:
+            self.proc.communicate(timeout=10)
+        except (subprocess.TimeoutExpired, ValueError, OSError):
+            pass
+
+    def describe(self):
+        out = ["command: " + " ".join(_quote(a) for a in self.cmd),
+               "exit status: %s%s after %.1fs" % (
+                   self.rc, " (killed: timed out)" if self.timed_out else "",
+                   self.elapsed or 0.0)]
+        lines = self.stderr.splitlines()
+        if lines:
+            out.append("stderr%s:" % (" (last 15 lines)" if len(lines) > 15 else ""))
+            out += ["  " + l for l in lines[-15:]]
+        else:
+            out.append("stderr: (empty)")
+        return out
+
+
+def _quote(a):
+    return a if re.match(r"^[\w@%+=:,./-]+$", a) else "'" + a.replace("'", "'\\''") + "'"
+
+
+def pyebpf(args, timeout, prefix=(), binary=None):
+    """Runs pyebpf with `args` (after the `prefix` command, if any) to its
+    end or `timeout`."""
+    return Run(list(prefix) + [binary or PYEBPF] + list(args)).wait(timeout)
+
+
+# --------------------------------------------------------------------------
+# folded output
+
+
+PY_FRAME = re.compile(r"^(?P<func>.+) \((?P<file>.+):(?P<line>\d+)\)$")
+
+
+class Frame:
+    __slots__ = ("raw", "func", "file", "line", "synthetic")
+
+    def __init__(self, raw):
+        self.raw = raw
+        self.synthetic = raw.startswith("[") and raw.endswith("]")
+        m = None if self.synthetic else PY_FRAME.match(raw)
+        if not self.synthetic and not m:
+            raise ValueError("frame %r is neither 'function (file:line)' nor '[synthetic]'" % raw)
+        self.func = raw if self.synthetic else m.group("func")
+        self.file = None if self.synthetic else m.group("file")
+        self.line = None if self.synthetic else int(m.group("line"))
+
+
+class Profile:
+    def __init__(self, stacks, path):
+        self.stacks = stacks  # list of (tuple of Frame, count), root first
+        self.path = path
+        self.total = sum(c for _, c in stacks)
+
+    @staticmethod
+    def names(frames):
+        return tuple(f.func for f in frames)
+
+    def count(self, pred):
+        return sum(c for fr, c in self.stacks if pred(fr))
+
+    def top(self, n=5):
+        """Diagnostic lines: the n heaviest stacks."""
+        out = ["top stacks of %d samples in %s:" % (self.total, self.path)]
+        for frames, c in sorted(self.stacks, key=lambda s: -s[1])[:n]:
+            pct = 100.0 * c / self.total if self.total else 0.0
+            out.append("  %6d %5.1f%%  %s" % (c, pct, _compress(frames)))
+        if not self.stacks:
+            out.append("  (no stacks)")
+        return out
+
+
+def _compress(frames):
+    """Names root first, runs of one name shown as name*N; the leaf frame in
+    full."""
+    if not frames:
+        return "(empty stack)"
+    parts = []
+    names = [f.func for f in frames[:-1]]
+    i = 0
+    while i < len(names):
+        j = i
+        while j < len(names) and names[j] == names[i]:
+            j += 1
+        parts.append(names[i] + ("*%d" % (j - i) if j - i > 1 else ""))
+        i = j
+    parts.append(frames[-1].raw)
+    return ";".join(parts)
+
+
+def parse_folded(path):
+    """Parses a folded file as flamegraph.pl reads it: the count after the
+    last space, frames split on ';'. Raises Fail on a malformed file."""
+    try:
+        with open(path, encoding="utf-8", errors="strict") as f:
+            text = f.read()
+    except FileNotFoundError:
+        raise Fail("no output file %s" % path)
+    except UnicodeDecodeError as e:
+        raise Fail("output is not UTF-8: %s" % e)
+    stacks = []
+    seen = {}
+    for n, line in enumerate(text.split("\n"), 1):
+        if line == "" and n == len(text.split("\n")):
+            break  # after the final newline
+        stack, sep, count = line.rpartition(" ")
+        if not sep or not stack or not re.match(r"^[0-9]+$", count):
+            raise Fail("%s:%d: not 'frame;frame COUNT': %r" % (path, n, line[:200]))
+        if stack in seen:
+            raise Fail("%s:%d: stack repeated (first on line %d): %r" % (
+                path, n, seen[stack], stack[:200]))
+        seen[stack] = n
+        try:
+            frames = tuple(Frame(r) for r in stack.split(";"))
+        except ValueError as e:
+            raise Fail("%s:%d: %s" % (path, n, e))
+        if int(count) == 0:
+            raise Fail("%s:%d: zero count" % (path, n))
+        stacks.append((frames, int(count)))
+    if text and not text.endswith("\n"):
+        raise Fail("%s: last line has no newline" % path)
+    return Profile(stacks, path)
+
+
+def markers(path):
+    """{marker: set of line numbers} for '# LINE:marker' comments."""
+    out = {}
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            for m in re.finditer(r"# LINE:([\w-]+)", line):
+                out.setdefault(m.group(1), set()).add(n)
+    return out
+
+
+# --------------------------------------------------------------------------
+# test helpers
+
+
+class Ctx:
+    """Per-test-case scratch: a temp dir, kept when the test fails."""
+
+    def __init__(self, name):
+        self.dir = tempfile.mkdtemp(prefix="pyebpf-it-")
+        self.name = name
+
+    def path(self, name):
+        return os.path.join(self.dir, name)
+
+    def cleanup(self, failed):
+        if failed or KEEP:
+            return  # kept for inspection; a failure names the path
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def target(name):
+    return os.path.join(TARGETS, name)
+
+
+def profile_ok(run, out):
+    """Checks a profiling run succeeded and returns its parsed profile."""
+    if run.timed_out:
+        raise Fail("pyebpf did not exit in time", run.describe())
+    if run.rc != 0:
+        raise Fail("pyebpf exited with status %s" % run.rc, run.describe())
+    prof = parse_folded(out)
+    if prof.total == 0:
+        raise Fail("empty profile", run.describe())
+    return prof
+
+
+def check_rate(prof, run, rate, seconds, what="samples"):
+    expected = rate * seconds
+    if not 0.5 * expected <= prof.total <= 1.5 * expected:
+        raise Fail("%d %s, expected about %d (%d Hz x %.1f s of one busy thread)" % (
+            prof.total, what, expected, rate, seconds), prof.top() + run.describe())
+
+
+def share(part, whole):
+    return 100.0 * part / whole if whole else 0.0
+
+
+def attach_args(pid, out, seconds, rate=None):
+    args = ["record", "-p", str(pid), "-d", str(seconds), "-f", "raw", "-o", out]
+    if rate:
+        args[5:5] = ["-r", str(rate)]
+    return args
+
+
+# --------------------------------------------------------------------------
+# profile tests (per interpreter)
+
+
+HOT_STACK = ("<module>", "main", "hot")
+
+
+def _check_hot(prof, run):
+    path = target("hot.py")
+    mk = markers(path)
+    hot = [(fr, c) for fr, c in prof.stacks if Profile.names(fr) == HOT_STACK]
+    n_hot = sum(c for _, c in hot)
+    if share(n_hot, prof.total) < 90:
+        raise Fail("only %.1f%% of %d samples are <module>;main;hot (want >= 90%%)" % (
+            share(n_hot, prof.total), prof.total), prof.top() + run.describe())
+    expect = [(0, "module-call", "<module>"), (1, "main-call", "main"), (2, "hot-loop", "hot")]
+    for idx, marker, fn in expect:
+        good = sum(c for fr, c in hot if fr[idx].line in mk[marker] and fr[idx].file == path)
+        if share(good, n_hot) < 98:
+            seen = {}
+            for fr, c in hot:
+                key = "%s:%d" % (fr[idx].file, fr[idx].line)
+                seen[key] = seen.get(key, 0) + c
+            raise Fail("%s frame on %s:%s in only %d of %d samples (want >= 98%%)" % (
+                fn, path, sorted(mk[marker]), good, n_hot),
+                ["%s seen at: %s" % (fn, ", ".join(
+                    "%s (%d)" % kv for kv in sorted(seen.items(), key=lambda kv: -kv[1])[:8]))]
+                + prof.top() + run.describe())
+    return "%d samples, %.1f%% <module>;main;hot, lines ok" % (prof.total, share(n_hot, prof.total))
+
+
+def t_hot_attach(ctx, interp):
+    out = ctx.path("hot.folded")
+    secs, rate = 3, 100
+    with Target([interp.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate), timeout=secs + 30)
+    prof = profile_ok(run, out)
+    check_rate(prof, run, rate, secs)
+    return _check_hot(prof, run)
+
+
+def t_hot_exec(ctx, interp):
+    out = ctx.path("hot.folded")
+    secs, rate = 3, 100
+    run = pyebpf(["record", "-r", str(rate), "-f", "raw", "-o", out, "--",
+                  interp.path, target("hot.py"), str(secs)], timeout=secs + 30)
+    prof = profile_ok(run, out)
+    if run.elapsed > secs + 15:
+        raise Fail("pyebpf took %.1fs for a %ds program" % (run.elapsed, secs), run.describe())
+    check_rate(prof, run, rate, secs)
+    return _check_hot(prof, run)
+
+
+def t_pid_flag(ctx, interp):
+    """`pyebpf --pid PID` is `pyebpf record -p PID`."""
+    out = ctx.path("hot.folded")
+    with Target([interp.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(["--pid", str(t.pid), "-d", "2", "-f", "raw", "-o", out], timeout=40)
+    prof = profile_ok(run, out)
+    n_hot = prof.count(lambda fr: Profile.names(fr) == HOT_STACK)
+    if share(n_hot, prof.total) < 90:
+        raise Fail("only %.1f%% of samples are <module>;main;hot" % share(n_hot, prof.total),
+                   prof.top() + run.describe())
+    return "%d samples" % prof.total
+
+
+def t_split(ctx, interp):
+    out = ctx.path("split.folded")
+    secs, rate = 3, 500
+    with Target([interp.path, target("split.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate), timeout=secs + 30)
+    prof = profile_ok(run, out)
+    base = ("<module>", "main")
+    a = prof.count(lambda fr: Profile.names(fr) == base + ("alpha",))
+    b = prof.count(lambda fr: Profile.names(fr) == base + ("beta",))
+    if a + b < 0.8 * prof.total or a + b < 300:
+        raise Fail("only %d of %d samples are <module>;main;alpha or beta" % (a + b, prof.total),
+                   prof.top() + run.describe())
+    pa = share(a, a + b)
+    if abs(pa - 70) > 5:
+        raise Fail("alpha %.1f%% / beta %.1f%% of %d samples, expected 70/30 +-5" % (
+            pa, 100 - pa, a + b), prof.top() + run.describe())
+    return "alpha %.1f%% / beta %.1f%% of %d samples" % (pa, 100 - pa, a + b)
+
+
+def t_late_thread(ctx, interp):
+    out = ctx.path("late.folded")
+    secs, rate, delay = 3.5, 100, 1.0
+    with Target([interp.path, target("late_thread.py"), "20", "stdin"], stdin=True) as t:
+        t.wait_for("ready")
+        run = Run([PYEBPF] + attach_args(t.pid, out, secs, rate))
+        try:
+            time.sleep(delay)
+            if run.proc.poll() is not None:
+                run.wait(5)
+                raise Fail("pyebpf exited before the thread started", run.describe())
+            t.send("go\n")
+            line = t.wait_for("stack ", timeout=10)
+            run.wait(secs + 30)
+        finally:
+            run.kill()
+    want = json.loads(line[len("stack "):])
+    want_names = tuple(f for f, _ in want)
+    if not want or want[0][0] not in ("_bootstrap", "Thread._bootstrap") \
+            or os.path.basename(want[0][1]) != "threading.py":
+        raise Fail("target reported an unexpected thread stack %r" % (want,))
+    prof = profile_ok(run, out)
+    mine = [(fr, c) for fr, c in prof.stacks if fr and fr[-1].func == "late_worker"]
+    n = sum(c for _, c in mine)
+    expected = rate * (secs - delay)
+    if n < 0.3 * expected:
+        raise Fail("%d samples with leaf late_worker, expected about %d" % (n, expected),
+                   ["expected stack: " + ";".join(want_names)] + prof.top() + run.describe())
+    full = sum(c for fr, c in mine if Profile.names(fr) == want_names)
+    if share(full, n) < 90:
+        raise Fail("only %d of %d late_worker samples have the full stack %s" % (
+            full, n, ";".join(want_names)), prof.top() + run.describe())
+    files_ok = sum(c for fr, c in mine if Profile.names(fr) == want_names
+                   and all(f.file == w[1] for f, w in zip(fr, want)))
+    if files_ok != full:
+        raise Fail("late_worker stacks name other files than %s" % (
+            [w[1] for w in want],), prof.top() + run.describe())
+    return "%d late_worker samples, %.1f%% with %s" % (n, share(full, n), ";".join(want_names))
+
+
+def _recursion(ctx, interp, depth):
+    out = ctx.path("rec.folded")
+    secs, rate = 2, 200
+    with Target([interp.path, target("recursion.py"), str(depth), "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate), timeout=secs + 30)
+    prof = profile_ok(run, out)
+    check_rate(prof, run, rate, secs)
+    return prof, run
+
+
+def t_recursion_100(ctx, interp):
+    depth = 100
+    prof, run = _recursion(ctx, interp, depth)
+    path = target("recursion.py")
+    mk = markers(path)
+    want = ("<module>", "main") + ("recurse",) * depth + ("spin_leaf",)
+    full = [(fr, c) for fr, c in prof.stacks if Profile.names(fr) == want]
+    n = sum(c for _, c in full)
+    if share(n, prof.total) < 90:
+        depths = {}
+        for fr, c in prof.stacks:
+            k = sum(1 for f in fr if f.func == "recurse")
+            depths[k] = depths.get(k, 0) + c
+        raise Fail("only %d of %d samples are <module>;main;recurse*%d;spin_leaf" % (
+            n, prof.total, depth),
+            ["recurse frames per sample: %s" % ", ".join(
+                "%d (%d samples)" % kv for kv in sorted(depths.items(), key=lambda kv: -kv[1])[:6])]
+            + prof.top() + run.describe())
+
+    def lines_ok(fr):
+        rec = fr[2:2 + depth]
+        return (all(f.line in mk["recurse-call"] for f in rec[:-1])
+                and rec[-1].line in mk["recurse-leaf-call"]
+                and fr[-1].line in mk["leaf-loop"]
+                and all(f.file == path for f in fr))
+    good = sum(c for fr, c in full if lines_ok(fr))
+    if share(good, n) < 98:
+        bad = next(fr for fr, c in full if not lines_ok(fr))
+        raise Fail("wrong file:line in %d of %d full stacks (recurse calls on %s, innermost "
+                   "on %s, leaf on %s)" % (n - good, n, sorted(mk["recurse-call"]),
+                                           sorted(mk["recurse-leaf-call"]), sorted(mk["leaf-loop"])),
+                   ["e.g.: " + ";".join(f.raw for f in bad[:4]) + ";...;"
+                    + ";".join(f.raw for f in bad[-3:])] + prof.top() + run.describe())
+    return "%d samples, %.1f%% with all %d frames" % (prof.total, share(n, prof.total), depth + 3)
+
+
+def t_recursion_300(ctx, interp):
+    prof, run = _recursion(ctx, interp, 300)
+
+    def cut_ok(fr):
+        real = fr[1:]
+        return (len(fr) >= 2 and fr[0].raw == "[truncated]"
+                and real[-1].func == "spin_leaf"
+                and all(f.func == "recurse" for f in real[:-1])
+                and DEFAULT_MAX_FRAMES - 1 <= len(real) <= DEFAULT_MAX_FRAMES)
+    n = prof.count(cut_ok)
+    if share(n, prof.total) < 90:
+        raise Fail("only %d of %d samples are [truncated];recurse*N;spin_leaf with %d-%d "
+                   "Python frames" % (n, prof.total, DEFAULT_MAX_FRAMES - 1, DEFAULT_MAX_FRAMES),
+                   ["frames per sample (all kinds): %s" % ", ".join(sorted(
+                       set("%d" % len(fr) for fr, _ in prof.stacks)))]
+                   + prof.top() + run.describe())
+    sizes = sorted(set(len(fr) - 1 for fr, _ in prof.stacks if cut_ok(fr)))
+    return "%d samples, %.1f%% cut to [truncated]+%s frames" % (
+        prof.total, share(n, prof.total), "/".join(map(str, sizes)))
+
+
+# --------------------------------------------------------------------------
+# run-control and error tests (once)
+
+
+def _error_check(run, want_rc, needles, what, max_secs=None, one_line=True):
+    """Checks a failing run: exit status, one 'pyebpf: ' line on stderr
+    containing each needle (case-insensitive; a tuple means any of)."""
+    if run.timed_out:
+        raise Fail("pyebpf did not exit in time (%s)" % what, run.describe())
+    if (want_rc is None and run.rc == 0) or (want_rc is not None and run.rc != want_rc):
+        raise Fail("exit status %s, want %s (%s)" % (
+            run.rc, "non-zero" if want_rc is None else want_rc, what), run.describe())
+    lines = [l for l in run.stderr.splitlines() if l.strip()]
+    msgs = [l for l in lines if l.startswith("pyebpf: ")]
+    if not msgs:
+        raise Fail("no 'pyebpf: ' message on stderr (%s)" % what, run.describe())
+    if one_line and len(lines) != 1:
+        raise Fail("stderr has %d lines, want one 'pyebpf: ' line (%s)" % (len(lines), what),
+                   run.describe())
+    for needle in needles:
+        alts = needle if isinstance(needle, tuple) else (needle,)
+        if not any(a.lower() in m.lower() for a in alts for m in msgs):
+            raise Fail("message does not mention %s (%s)" % (
+                " or ".join(repr(a) for a in alts), what), run.describe())
+    if max_secs is not None and run.elapsed > max_secs:
+        raise Fail("took %.1fs to fail, want < %ds (%s)" % (run.elapsed, max_secs, what),
+                   run.describe())
+    return msgs[0]
+
+
+def t_no_such_pid(ctx, py):
+    p = subprocess.Popen(["true"])
+    p.wait()
+    pid = p.pid
+    if os.path.exists("/proc/%d" % pid):
+        raise Fail("pid %d got reused, rerun" % pid)
+    run = pyebpf(attach_args(pid, ctx.path("x.folded"), 2), timeout=30)
+    return _error_check(run, 1, ["no such process", str(pid)], "nonexistent pid %d" % pid, 10)
+
+
+def t_not_python(ctx, py):
+    with Target(["sleep", "100"]) as t:
+        time.sleep(0.2)
+        run = pyebpf(attach_args(t.pid, ctx.path("x.folded"), 2), timeout=30)
+    return _error_check(run, 1, ["not a python process", str(t.pid)], "sleep 100", 10)
+
+
+SPIN_CODE = ("import sys, time\n"
+                    "sys.stdout.write('ready\\n')\n"
+                    "sys.stdout.flush()\n"
+                    "end = time.time() + %d\n"
+                    "while time.time() < end:\n"
+                    "    pass\n")
+
+
+def t_unsupported_attach(ctx, interp):
+    ver = "%d.%d" % interp.version[:2]
+    with Target([interp.path, "-c", SPIN_CODE % 30]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, ctx.path("x.folded"), 2), timeout=30)
+    return _error_check(run, 1, ["unsupported", ver], "python %s" % interp.vstr, 10)
+
+
+def t_unsupported_exec(ctx, interp):
+    ver = "%d.%d" % interp.version[:2]
+    run = pyebpf(["record", "-d", "5", "-f", "raw", "-o", ctx.path("x.folded"), "--",
+                  interp.path, "-c", SPIN_CODE % 8], timeout=30)
+    # the program's own "ready" goes to the same stdout; only stderr is checked
+    return _error_check(run, 1, ["unsupported", ver], "-- python %s" % interp.vstr, 15)
+
+
+def t_not_root(ctx, py):
+    setpriv = shutil.which("setpriv")
+    if not setpriv:
+        raise Fail("setpriv not found (util-linux)")
+    # everything reachable by nobody: the binary, a python, an output dir
+    os.chmod(ctx.dir, 0o777)
+    binary = PYEBPF
+    if not _world_reachable(binary):
+        binary = ctx.path("pyebpf")
+        shutil.copy2(PYEBPF, binary)
+    python = py.path if _world_reachable(py.path) else "/usr/bin/python3"
+    drop = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    with Target([python, "-c", SPIN_CODE % 30], prefix=drop) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, ctx.path("x.folded"), 2), timeout=30,
+                     prefix=drop, binary=binary)
+    return _error_check(run, 1, [("root", "CAP_BPF", "CAP_PERFMON")], "as user nobody", 10)
+
+
+def _world_reachable(path):
+    path = os.path.realpath(path)
+    parts = path.split("/")
+    for i in range(2, len(parts)):
+        d = "/".join(parts[:i]) or "/"
+        if not os.stat(d).st_mode & 0o001:
+            return False
+    return bool(os.stat(path).st_mode & 0o001)
+
+
+def t_no_btf(ctx, py):
+    with Target([py.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        args = attach_args(t.pid, ctx.path("x.folded"), 2)
+        if os.path.exists("/sys/kernel/btf/vmlinux"):
+            probe = subprocess.run(
+                ["unshare", "--mount", "--", "sh", "-c",
+                 "mount -t tmpfs none /sys/kernel/btf && test ! -e /sys/kernel/btf/vmlinux"],
+                capture_output=True, text=True, timeout=30)
+            if probe.returncode != 0:
+                raise Skip("cannot hide /sys/kernel/btf in a mount namespace: %s" % (
+                    probe.stderr.strip() or "status %d" % probe.returncode))
+            prefix = ["unshare", "--mount", "--", "sh", "-c",
+                      'mount -t tmpfs none /sys/kernel/btf && exec "$0" "$@"']
+        else:
+            prefix = []
+        run = pyebpf(args, timeout=40, prefix=prefix)
+    return _error_check(run, 1, ["BTF"], "/sys/kernel/btf hidden", 20)
+
+
+def t_bad_output(ctx, py):
+    out = "/nonexistent/dir/x.folded"
+    with Target([py.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, 10), timeout=40)
+    return _error_check(run, None, ["/nonexistent/dir"], "-o %s -d 10" % out, 5)
+
+
+def t_usage(ctx, py):
+    results = []
+    for args in (["record", "-f", "raw", "-o", ctx.path("x.folded")],
+                 ["record", "--no-such-flag", "-p", "1", "-o", ctx.path("x.folded")]):
+        run = pyebpf(args, timeout=20)
+        _error_check(run, 2, [], "pyebpf " + " ".join(args), 10, one_line=False)
+        results.append("status 2")
+    return "no target and unknown flag: both exit 2"
+
+
+def t_sigint(ctx, py):
+    out = ctx.path("hot.folded")
+    with Target([py.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = Run([PYEBPF, "record", "-p", str(t.pid), "-f", "raw", "-o", out])
+        try:
+            time.sleep(2.5)
+            if run.proc.poll() is not None:
+                run.wait(5)
+                raise Fail("pyebpf exited on its own before SIGINT", run.describe())
+            run.proc.send_signal(signal.SIGINT)
+            run.wait(15)
+        finally:
+            run.kill()
+        if t.proc.poll() is not None:
+            raise Fail("the target died with pyebpf (status %s)" % t.proc.poll(), run.describe())
+    if run.elapsed > 2.5 + 10:
+        raise Fail("pyebpf took %.1fs to stop after SIGINT" % (run.elapsed - 2.5), run.describe())
+    prof = profile_ok(run, out)
+    n = prof.count(lambda fr: Profile.names(fr) == HOT_STACK)
+    if n < 50:
+        raise Fail("only %d <module>;main;hot samples after ~2s" % n, prof.top() + run.describe())
+    return "stopped %.1fs after SIGINT, %d samples" % (run.elapsed - 2.5, prof.total)
+
+
+def t_target_exit(ctx, py):
+    out = ctx.path("hot.folded")
+    with Target([py.path, target("hot.py"), "3"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(["record", "-p", str(t.pid), "-f", "raw", "-o", out], timeout=40)
+    if run.timed_out:
+        raise Fail("pyebpf did not end after the target exited", run.describe())
+    if run.elapsed > 3 + 10:
+        raise Fail("pyebpf ended %.1fs after start for a 3s target" % run.elapsed, run.describe())
+    prof = profile_ok(run, out)
+    n = prof.count(lambda fr: Profile.names(fr) == HOT_STACK)
+    if n < 100:
+        raise Fail("only %d <module>;main;hot samples in ~3s" % n, prof.top() + run.describe())
+    return "ended %.1fs after start, %d samples" % (run.elapsed, prof.total)
+
+
+def t_summary(ctx, py):
+    out = ctx.path("hot.folded")
+    with Target([py.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, 2), timeout=40)
+    profile_ok(run, out)
+    err = run.stderr.lower()
+    for word in ("samples", "lost", "error", out.lower(), "hot"):
+        if word not in err:
+            raise Fail("summary on stderr does not mention %r" % word, run.describe())
+    return "mentions samples, errors, lost, the output path and hot"
+
+
+# --------------------------------------------------------------------------
+# driver
+
+
+PER_INTERP = [
+    ("hot-attach", t_hot_attach, True),
+    ("hot-exec", t_hot_exec, True),
+    ("split", t_split, True),
+    ("late-thread", t_late_thread, True),
+    ("recursion-100", t_recursion_100, True),
+    ("recursion-300", t_recursion_300, True),
+]
+PER_UNSUPPORTED = [
+    ("unsupported-attach", t_unsupported_attach, False),
+    ("unsupported-exec", t_unsupported_exec, False),
+]
+ONCE = [  # (name, function, needs a working kernel); run with the default interpreter
+    ("no-such-pid", t_no_such_pid, False),
+    ("not-python", t_not_python, False),
+    ("not-root", t_not_root, False),
+    ("no-btf", t_no_btf, False),
+    ("bad-output", t_bad_output, False),
+    ("usage", t_usage, False),
+    ("pid-flag", t_pid_flag, True),
+    ("sigint", t_sigint, True),
+    ("target-exit", t_target_exit, True),
+    ("summary", t_summary, True),
+]
+
+
+def build_cases(interps):
+    supported = [i for i in interps if i.supported]
+    unsupported = [i for i in interps if not i.supported]
+    cases = []
+    if supported:
+        # prefer the distribution's python for the once-only tests: it is the
+        # one a user most likely profiles
+        default = next((i for i in supported if i.name.startswith("debian")), supported[-1])
+        for name, fn, needs in ONCE:
+            cases.append(("%s[%s]" % (name, default.name), fn, default, needs))
+    for interp in supported:
+        for name, fn, needs in PER_INTERP:
+            cases.append(("%s[%s]" % (name, interp.name), fn, interp, needs))
+    for interp in unsupported:
+        for name, fn, needs in PER_UNSUPPORTED:
+            cases.append(("%s[%s]" % (name, interp.name), fn, interp, needs))
+    return cases
+
+
+def run_case(case, missing):
+    name, fn, interp, needs = case
+    if needs and missing:
+        return ("SKIP", name, missing, [])
+    ctx = Ctx(name)
+    failed = True
+    try:
+        msg = fn(ctx, interp)
+        failed = False
+        return ("ok", name, msg or "", [])
+    except Skip as e:
+        failed = False
+        return ("SKIP", name, str(e), [])
+    except Fail as e:
+        return ("FAIL", name, e.reason, e.details + ["kept " + ctx.dir])
+    except Exception as e:  # a harness bug must not pass
+        import traceback
+        return ("FAIL", name, "harness error: %r" % e, traceback.format_exc().splitlines())
+    finally:
+        ctx.cleanup(failed)
+
+
+def report(result):
+    status, name, msg, details = result
+    with _print_lock:
+        print("%-4s %s%s" % (status, name, (": " + msg) if msg else ""), flush=True)
+        for d in details:
+            print("       " + d, flush=True)
+
+
+def main():
+    global VERBOSE, KEEP
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("-k", action="append", default=[], metavar="SUBSTRING",
+                    help="run only tests whose name contains SUBSTRING (repeatable, any matches)")
+    ap.add_argument("-j", type=int, default=1, metavar="N",
+                    help="run N tests at once (default 1; CPU-share and sample-count checks "
+                         "assume a quiet machine)")
+    ap.add_argument("-l", "--list", action="store_true", help="list test names and exit")
+    ap.add_argument("-v", "--verbose", action="store_true", help="print every command run")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep every test's temp dir (failed tests always keep theirs)")
+    args = ap.parse_args()
+    VERBOSE = args.verbose
+    KEEP = args.keep
+
+    interps = discover_interpreters()
+    cases = build_cases(interps)
+    if args.k:
+        cases = [c for c in cases if any(k in c[0] for k in args.k)]
+    if args.list:
+        for c in cases:
+            print(c[0])
+        return 0
+    if os.geteuid() != 0:
+        print("run.py: the integration tests run pyebpf as root; run as root", file=sys.stderr)
+        return 2
+    if not os.access(PYEBPF, os.X_OK):
+        print("run.py: no pyebpf binary at %s (run make, or set PYEBPF)" % PYEBPF, file=sys.stderr)
+        return 2
+    if not any(i.supported for i in interps):
+        print("run.py: no supported CPython (>= 3.6) found", file=sys.stderr)
+        return 2
+    if not cases:
+        print("run.py: no test matches %s" % " ".join(args.k), file=sys.stderr)
+        return 2
+    vlog("pyebpf: " + PYEBPF)
+    for i in interps:
+        vlog("interpreter: %r" % i)
+    missing = kernel_missing_feature()
+
+    results = []
+    if args.j <= 1:
+        for c in cases:
+            r = run_case(c, missing)
+            report(r)
+            results.append(r)
+    else:
+        with concurrent.futures.ThreadPoolExecutor(args.j) as ex:
+            futs = [ex.submit(run_case, c, missing) for c in cases]
+            for f in concurrent.futures.as_completed(futs):
+                report(f.result())
+                results.append(f.result())
+
+    passed = sum(1 for r in results if r[0] == "ok")
+    failed = sum(1 for r in results if r[0] == "FAIL")
+    skipped = sum(1 for r in results if r[0] == "SKIP")
+    print("%d passed, %d failed%s" % (passed, failed,
+                                      ", %d skipped" % skipped if skipped else ""), flush=True)
+    if failed:
+        return 1
+    if skipped and not passed:
+        return 77
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,42 @@
+"""Integration target: two functions sharing the CPU 70/30.
+
+Usage: split.py SECONDS
+
+alpha() and beta() have the same body, so an iteration costs the same in
+both; main() calls them alternately with 7*k and 3*k iterations, k drawn
+from a fixed pseudo-random sequence so the chunk length never locks onto
+the sampling period. Among samples whose leaf is alpha or beta, alpha's
+share should be 70%. Must run on CPython 3.6.
+"""
+import sys
+import time
+
+
+def alpha(n):
+    t = 0
+    for i in range(n):
+        t += i * i % 7
+    return t
+
+
+def beta(n):
+    t = 0
+    for i in range(n):
+        t += i * i % 7
+    return t
+
+
+def main():
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 3.0
+    deadline = time.time() + seconds
+    seed = 12345
+    sys.stdout.write("ready\n")
+    sys.stdout.flush()
+    while time.time() < deadline:
+        seed = (seed * 1103515245 + 12345) % 2147483648
+        k = 50 + (seed >> 16) % 101
+        alpha(7 * k)
+        beta(3 * k)
+
+
+main()

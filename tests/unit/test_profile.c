@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: MIT
+/* Unit tests for user/profile.c: interning, labels, stack aggregation,
+ * errors and allocation failures. */
+#include <limits.h>
+
+#include "fault_alloc.h"
+#include "profile.c"
+#include "fault_alloc_end.h"
+
+static uint32_t intern(struct profile *p, const char *function,
+		       const char *file, int line)
+{
+	uint32_t id = UINT32_MAX;
+
+	assert_int_equal(profile__intern_frame(p, function, file, line, &id), 0);
+	return id;
+}
+
+static const char *label(struct profile *p, const char *function,
+			 const char *file, int line)
+{
+	return profile__frame(p, intern(p, function, file, line))->label;
+}
+
+static void test_new_is_empty(void **state)
+{
+	struct profile *p = profile__new();
+
+	assert_non_null(p);
+	assert_int_equal(profile__frame_count(p), 0);
+	assert_int_equal(profile__function_count(p), 0);
+	assert_int_equal(profile__stack_count(p), 0);
+	assert_int_equal(profile__total(p), 0);
+	assert_null(profile__frame(p, 0));
+	assert_int_equal(errno, EINVAL);
+	profile__free(p);
+	profile__free(NULL);
+}
+
+static void test_intern_same_triple_same_id(void **state)
+{
+	struct profile *p = profile__new();
+	char fn[] = "work", file[] = "/app/mod.py";
+	const struct profile_frame *f;
+	uint32_t a, b, c, d, e;
+
+	a = intern(p, fn, file, 10);
+	b = intern(p, "work", "/app/mod.py", 11);
+	c = intern(p, "work", "/app/other.py", 10);
+	d = intern(p, "other", "/app/mod.py", 10);
+	assert_int_equal(a, 0); /* dense, in order of first appearance */
+	assert_int_equal(b, 1);
+	assert_int_equal(c, 2);
+	assert_int_equal(d, 3);
+	assert_int_equal(intern(p, "work", "/app/mod.py", 10), a);
+	assert_int_equal(intern(p, "work", "/app/mod.py", 11), b);
+	assert_int_equal(profile__frame_count(p), 4);
+	assert_int_equal(profile__function_count(p), 3);
+
+	/* the strings are copied */
+	fn[0] = 'X';
+	file[1] = 'X';
+	f = profile__frame(p, a);
+	assert_string_equal(f->function, "work");
+	assert_string_equal(f->file, "/app/mod.py");
+	assert_int_equal(f->line, 10);
+	assert_string_equal(f->label, "work (/app/mod.py:10)");
+	assert_int_equal(intern(p, "work", "/app/mod.py", 10), a);
+
+	/* lines share the function identity, files do not */
+	assert_int_equal(profile__frame(p, b)->function_id, f->function_id);
+	assert_int_not_equal(profile__frame(p, c)->function_id,
+			     f->function_id);
+	assert_int_not_equal(profile__frame(p, d)->function_id,
+			     f->function_id);
+	/* the function's strings are shared between its lines */
+	assert_ptr_equal(profile__frame(p, b)->function, f->function);
+
+	/* no line: every line <= 0 is one frame, stored as 0 */
+	e = intern(p, "work", "/app/mod.py", 0);
+	assert_int_equal(intern(p, "work", "/app/mod.py", -1), e);
+	assert_int_equal(intern(p, "work", "/app/mod.py", INT_MIN), e);
+	assert_int_equal(profile__frame(p, e)->line, 0);
+
+	/* no file: NULL and "" are the same */
+	e = intern(p, "[truncated]", NULL, 0);
+	assert_int_equal(intern(p, "[truncated]", "", 0), e);
+	assert_null(profile__frame(p, e)->file);
+	/* a file-less frame differs from one with a file */
+	assert_int_not_equal(intern(p, "[truncated]", "x", 0), e);
+	/* ("ab", "c") is not ("a", "bc") */
+	assert_int_not_equal(intern(p, "ab", "c", 0), intern(p, "a", "bc", 0));
+	profile__free(p);
+}
+
+static void test_labels(void **state)
+{
+	struct profile *p = profile__new();
+
+	assert_string_equal(label(p, "f", "a.py", 3), "f (a.py:3)");
+	assert_string_equal(label(p, "f", "a.py", 0), "f (a.py)");
+	assert_string_equal(label(p, "<module>", "a.py", 2147483647),
+			    "<module> (a.py:2147483647)");
+	assert_string_equal(label(p, "[truncated]", NULL, 0), "[truncated]");
+	/* without a file the line is not shown */
+	assert_string_equal(label(p, "[native]", NULL, 12), "[native]");
+	/* ';' and control characters cannot break a folded line */
+	assert_string_equal(label(p, "a;b\nc", "/x;y\tz.py", 7),
+			    "a:b?c (/x:y?z.py:7)");
+	assert_string_equal(label(p, "\r\x01\x7f", NULL, 0), "???");
+	/* but UTF-8 and spaces are kept */
+	assert_string_equal(label(p, "caf\xc3\xa9", "/my dir/m.py", 1),
+			    "caf\xc3\xa9 (/my dir/m.py:1)");
+	assert_string_equal(label(p, "", "a.py", 1), "? (a.py:1)");
+	assert_string_equal(label(p, "", NULL, 0), "?");
+	/* a trailing " <number>" would read as a second count column */
+	assert_string_equal(label(p, "gen 12", NULL, 0), "gen_12");
+	assert_string_equal(label(p, "x 1.5", NULL, 0), "x_1.5");
+	assert_string_equal(label(p, "a 1 2", NULL, 0), "a 1_2");
+	assert_string_equal(label(p, "12", NULL, 0), "12");
+	assert_string_equal(label(p, "x 12a", NULL, 0), "x 12a");
+	assert_string_equal(label(p, "x ", NULL, 0), "x ");
+	assert_string_equal(label(p, "gen 12", "a.py", 1), "gen 12 (a.py:1)");
+	/* the sanitized label does not change identity */
+	assert_int_not_equal(intern(p, "a;b", NULL, 0),
+			     intern(p, "a:b", NULL, 0));
+	profile__free(p);
+}
+
+struct seen {
+	size_t calls;
+	uint32_t frames[4][16];
+	size_t n[4];
+	uint64_t weight[4];
+	int stop_at;
+};
+
+static int record_cb(const uint32_t *frames, size_t n, uint64_t weight,
+		     void *ctx)
+{
+	struct seen *s = ctx;
+
+	assert_true(s->calls < 4 && n <= 16);
+	memcpy(s->frames[s->calls], frames, n * sizeof(*frames));
+	s->n[s->calls] = n;
+	s->weight[s->calls] = weight;
+	if (++s->calls == (size_t)s->stop_at)
+		return 7;
+	return 0;
+}
+
+static void test_add_sums_weights(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t a = intern(p, "a", "m.py", 1), b = intern(p, "b", "m.py", 2);
+	uint32_t ab[] = { a, b }, abb[] = { a, b, b }, ba[] = { b, a };
+	struct seen s = { 0 };
+
+	assert_int_equal(profile__add(p, ab, 2, 3), 0);
+	assert_int_equal(profile__add(p, abb, 3, 1), 0);
+	assert_int_equal(profile__add(p, ba, 2, 10), 0);
+	assert_int_equal(profile__add(p, ab, 2, 4), 0);
+	assert_int_equal(profile__add(p, abb, 2, 1), 0); /* a prefix: ab */
+	assert_int_equal(profile__add(p, ab, 1, 1), 0);  /* just a */
+	assert_int_equal(profile__add(p, ba, 2, 0), 0);  /* records nothing */
+
+	assert_int_equal(profile__stack_count(p), 4);
+	assert_int_equal(profile__total(p), 20);
+	assert_int_equal(profile__foreach(p, record_cb, &s), 0);
+	assert_int_equal(s.calls, 4);
+	/* order of first appearance */
+	assert_int_equal(s.n[0], 2);
+	assert_memory_equal(s.frames[0], ab, sizeof(ab));
+	assert_int_equal(s.weight[0], 8);
+	assert_int_equal(s.n[1], 3);
+	assert_memory_equal(s.frames[1], abb, sizeof(abb));
+	assert_int_equal(s.weight[1], 1);
+	assert_int_equal(s.n[2], 2);
+	assert_memory_equal(s.frames[2], ba, sizeof(ba));
+	assert_int_equal(s.weight[2], 10);
+	assert_int_equal(s.n[3], 1);
+	assert_int_equal(s.frames[3][0], a);
+	assert_int_equal(s.weight[3], 1);
+	profile__free(p);
+}
+
+static void test_foreach_stops(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t a = intern(p, "a", NULL, 0), b = intern(p, "b", NULL, 0);
+	struct seen s = { .stop_at = 1 };
+
+	assert_int_equal(profile__add(p, &a, 1, 1), 0);
+	assert_int_equal(profile__add(p, &b, 1, 1), 0);
+	assert_int_equal(profile__foreach(p, record_cb, &s), 7);
+	assert_int_equal(s.calls, 1);
+	assert_int_equal(profile__foreach(p, NULL, NULL), -EINVAL);
+	assert_int_equal(profile__foreach(NULL, record_cb, &s), -EINVAL);
+	profile__free(p);
+}
+
+static void test_errors_leave_profile_unchanged(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t a = intern(p, "a", NULL, 0), id = 42;
+	uint32_t bad[] = { a, 1 };
+
+	assert_int_equal(profile__intern_frame(NULL, "a", NULL, 0, &id),
+			 -EINVAL);
+	assert_int_equal(profile__intern_frame(p, NULL, NULL, 0, &id),
+			 -EINVAL);
+	assert_int_equal(profile__intern_frame(p, "a", NULL, 0, NULL),
+			 -EINVAL);
+	assert_int_equal(id, 42);
+
+	assert_int_equal(profile__add(NULL, &a, 1, 1), -EINVAL);
+	assert_int_equal(profile__add(p, NULL, 1, 1), -EINVAL);
+	assert_int_equal(profile__add(p, &a, 0, 1), -EINVAL);
+	assert_int_equal(profile__add(p, bad, 2, 1), -EINVAL); /* unknown id */
+	assert_int_equal(profile__add(p, bad, 2, 0), -EINVAL);
+	assert_int_equal(profile__stack_count(p), 0);
+
+	assert_int_equal(profile__add(p, &a, 1, UINT64_MAX - 1), 0);
+	assert_int_equal(profile__add(p, &a, 1, 2), -EOVERFLOW);
+	assert_int_equal(profile__add(p, bad, 1, 2), -EOVERFLOW);
+	assert_int_equal(profile__add(p, &a, 1, 1), 0);
+	assert_int_equal(profile__total(p), UINT64_MAX);
+	assert_int_equal(profile__stack_count(p), 1);
+	assert_int_equal(profile__frame_count(p), 1);
+
+	assert_null(profile__frame(p, 1));
+	assert_null(profile__frame(NULL, 0));
+	assert_int_equal(profile__frame_count(NULL), 0);
+	assert_int_equal(profile__stack_count(NULL), 0);
+	assert_int_equal(profile__total(NULL), 0);
+	profile__free(p);
+}
+
+static int first_stack_cb(const uint32_t *frames, size_t n, uint64_t weight,
+			  void *ctx)
+{
+	*(const uint32_t **)ctx = frames;
+	return 1;
+}
+
+/* A slice of the profile's own pool, fed back while the pool must grow:
+ * under ASan this catches reading it after the realloc. */
+static void test_add_own_frames(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t ids[16];
+	const uint32_t *own = NULL;
+	struct seen s = { 0 };
+
+	for (int i = 0; i < 16; i++)
+		ids[i] = intern(p, "f", "m.py", i + 1);
+	assert_int_equal(profile__add(p, ids, 16, 1), 0); /* pool now full */
+	assert_int_equal(profile__foreach(p, first_stack_cb, &own), 1);
+	assert_int_equal(profile__add(p, own + 12, 4, 2), 0);
+	assert_int_equal(profile__stack_count(p), 2);
+	s.stop_at = -1;
+	assert_int_equal(profile__foreach(p, record_cb, &s), 0);
+	assert_int_equal(s.n[1], 4);
+	assert_memory_equal(s.frames[1], ids + 12, 4 * sizeof(*ids));
+	profile__free(p);
+}
+
+/* Many frames, functions and stacks: every table grows many times, and
+ * lookups still find what was put in. */
+static void test_many(void **state)
+{
+	enum { FRAMES = 5000, STACKS = 100000 };
+	struct profile *p = profile__new();
+	static uint32_t ids[FRAMES];
+	char name[32];
+	uint32_t stack[6];
+
+	for (int i = 0; i < FRAMES; i++) {
+		snprintf(name, sizeof(name), "fn%d", i % 1000);
+		ids[i] = intern(p, name, i / 1000 % 2 ? "odd.py" : "even.py", i / 1000);
+		assert_int_equal(ids[i], i);
+	}
+	assert_int_equal(profile__frame_count(p), FRAMES);
+	assert_int_equal(profile__function_count(p), 2000);
+	for (int i = 0; i < FRAMES; i++) {
+		snprintf(name, sizeof(name), "fn%d", i % 1000);
+		assert_int_equal(intern(p, name, i / 1000 % 2 ? "odd.py" : "even.py",
+					i / 1000),
+				 i);
+	}
+	for (int round = 0; round < 2; round++) {
+		for (uint32_t i = 0; i < STACKS; i++) {
+			size_t n = 2 + i % 5; /* (first, last) is unique */
+
+			for (size_t j = 0; j < n; j++)
+				stack[j] = (i * 7919u + j * 104729u) % FRAMES;
+			stack[0] = i % FRAMES;
+			stack[n - 1] = i / FRAMES;
+			assert_int_equal(profile__add(p, stack, n, 1 + round),
+					 0);
+		}
+		assert_int_equal(profile__stack_count(p), STACKS);
+	}
+	assert_int_equal(profile__total(p), 3 * STACKS);
+	profile__free(p);
+}
+
+/*
+ * The scenario the out-of-memory test replays with each allocation failing
+ * in turn: every call that fails must fail with -ENOMEM, change nothing,
+ * and succeed when retried.
+ */
+static int oom_scenario(void)
+{
+	struct profile *p = profile__new();
+	uint32_t ids[200], stack[4];
+	char name[32];
+	int err;
+
+	if (!p) {
+		assert_int_equal(errno, ENOMEM);
+		return -ENOMEM;
+	}
+	for (int i = 0; i < 200; i++) {
+		size_t frames = profile__frame_count(p);
+		size_t fns = profile__function_count(p);
+
+		snprintf(name, sizeof(name), "fn%d", i / 2);
+		err = profile__intern_frame(p, name, "m.py", i, &ids[i]);
+		if (err) {
+			assert_int_equal(err, -ENOMEM);
+			assert_int_equal(profile__frame_count(p), frames);
+			assert_int_equal(profile__function_count(p), fns);
+			assert_int_equal(profile__intern_frame(p, name, "m.py",
+							       i, &ids[i]),
+					 0);
+		}
+		assert_int_equal(ids[i], i);
+		assert_int_equal(profile__function_count(p), i / 2 + 1);
+	}
+	for (int i = 0; i < 300; i++) {
+		size_t stacks = profile__stack_count(p);
+		uint64_t total = profile__total(p);
+
+		for (int j = 0; j < 4; j++)
+			stack[j] = ids[(i * 31 + j * 17) % 200];
+		err = profile__add(p, stack, 1 + i % 4, 1);
+		if (err) {
+			assert_int_equal(err, -ENOMEM);
+			assert_int_equal(profile__stack_count(p), stacks);
+			assert_int_equal(profile__total(p), total);
+			assert_int_equal(profile__add(p, stack, 1 + i % 4, 1),
+					 0);
+		}
+	}
+	assert_int_equal(profile__total(p), 300);
+	assert_string_equal(profile__frame(p, ids[199])->label,
+			    "fn99 (m.py:199)");
+	profile__free(p);
+	return 0;
+}
+
+static void test_out_of_memory(void **state)
+{
+	long n;
+
+	for (n = 0;; n++) {
+		fault_countdown = n;
+		int err = oom_scenario();
+		bool failed = fault_countdown < 0;
+
+		fault_countdown = -1;
+		if (!failed) {
+			assert_int_equal(err, 0);
+			break;
+		}
+	}
+	/* the scenario allocates plenty: each site was hit */
+	assert_true(n > 50);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_new_is_empty),
+		cmocka_unit_test(test_intern_same_triple_same_id),
+		cmocka_unit_test(test_labels),
+		cmocka_unit_test(test_add_sums_weights),
+		cmocka_unit_test(test_foreach_stops),
+		cmocka_unit_test(test_errors_leave_profile_unchanged),
+		cmocka_unit_test(test_add_own_frames),
+		cmocka_unit_test(test_many),
+		cmocka_unit_test(test_out_of_memory),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

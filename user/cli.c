@@ -1,0 +1,183 @@
+// SPDX-License-Identifier: MIT
+#include "cli.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <linux/types.h>
+
+#include "pyebpf.h"
+
+enum { OPT_MAX_FRAMES = 256 };
+
+static const struct option long_options[] = {
+	{ "pid", required_argument, NULL, 'p' },
+	{ "rate", required_argument, NULL, 'r' },
+	{ "duration", required_argument, NULL, 'd' },
+	{ "output", required_argument, NULL, 'o' },
+	{ "format", required_argument, NULL, 'f' },
+	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
+	{ "help", no_argument, NULL, 'h' },
+	{ "version", no_argument, NULL, 'V' },
+	{ NULL, 0, NULL, 0 },
+};
+
+void cli_print_help(FILE *out)
+{
+	fputs("pyebpf: a sampling profiler for Python, in eBPF\n"
+	      "\n"
+	      "Usage:\n"
+	      "  pyebpf [record] --pid PID [options]\n"
+	      "  pyebpf [record] [options] -- PROGRAM [ARGS...]\n"
+	      "\n"
+	      "Profiles a running CPython process without stopping or changing it, or starts\n"
+	      "PROGRAM and profiles it from its first Python frame until it exits. Runs until\n"
+	      "Ctrl-C, --duration, or the target's exit, then writes the profile.\n"
+	      "\n"
+	      "Options:\n"
+	      "  -p, --pid PID          profile the running process PID (decimal or 0x hex)\n"
+	      "  -r, --rate HZ          samples per second (default 100)\n"
+	      "  -d, --duration SECS    stop after SECS seconds (default: until Ctrl-C)\n"
+	      "  -o, --output PATH      where to write the profile\n"
+	      "                         (default: pyebpf-<pid>-<time>.txt)\n"
+	      "  -f, --format FORMAT    raw: folded stacks, as flamegraph.pl reads them\n"
+	      "      --max-frames N     deepest Python stack kept, 1 to 512 (default 256);\n"
+	      "                         deeper ones keep their innermost frames under [truncated]\n"
+	      "  -h, --help             show this help\n"
+	      "  -V, --version          show the version\n"
+	      "\n"
+	      "Examples:\n"
+	      "  sudo pyebpf --pid 1234\n"
+	      "  sudo pyebpf record -p 1234 -d 10 -r 100 -f raw -o out.folded\n"
+	      "  sudo pyebpf record -f raw -o out.folded -- python3 app.py --port 8000\n"
+	      "\n"
+	      "Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with BTF.\n",
+	      out);
+}
+
+const char *cli_format_extension(enum output_format format)
+{
+	switch (format) {
+	case FORMAT_RAW:
+		return "txt";
+	}
+	return "out";
+}
+
+static int parse_uint(const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 0); /* base 0: py-spy takes 0x hex pids too */
+	if (errno || end == s || *end || s[0] == '-' || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
+{
+	unsigned long v;
+	char *end;
+	int c;
+
+	memset(opts, 0, sizeof(*opts));
+	opts->command = CLI_RECORD;
+	opts->rate_hz = CLI_DEFAULT_RATE;
+	opts->format = FORMAT_RAW;
+	opts->max_frames = PYEBPF_DEFAULT_FRAMES;
+
+	/* the subcommand is optional: `pyebpf --pid N` records */
+	if (argc > 1 && !strcmp(argv[1], "record")) {
+		argv++;
+		argc--;
+	}
+
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, "+:p:r:d:o:f:hV", long_options, NULL)) != -1) {
+		switch (c) {
+		case 'p':
+			if (parse_uint(optarg, 0x7fffffff, &v) || v == 0) {
+				fprintf(err, "pyebpf: invalid pid '%s'\n", optarg);
+				return -1;
+			}
+			opts->pid = (pid_t)v;
+			break;
+		case 'r':
+			if (parse_uint(optarg, 100000, &v) || v == 0) {
+				fprintf(err, "pyebpf: invalid rate '%s': expected 1 to 100000 samples "
+					     "per second\n", optarg);
+				return -1;
+			}
+			opts->rate_hz = (unsigned int)v;
+			break;
+		case 'd':
+			errno = 0;
+			opts->duration_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(opts->duration_s) ||
+			    opts->duration_s <= 0) {
+				fprintf(err, "pyebpf: invalid duration '%s': expected a positive "
+					     "number of seconds\n", optarg);
+				return -1;
+			}
+			break;
+		case 'o':
+			if (!*optarg) {
+				fprintf(err, "pyebpf: empty output path\n");
+				return -1;
+			}
+			opts->output = optarg;
+			break;
+		case 'f':
+			if (!strcasecmp(optarg, "raw")) {
+				opts->format = FORMAT_RAW;
+			} else {
+				fprintf(err, "pyebpf: unknown format '%s': supported formats: raw\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case OPT_MAX_FRAMES:
+			if (parse_uint(optarg, PYEBPF_MAX_FRAMES, &v) || v == 0) {
+				fprintf(err, "pyebpf: invalid --max-frames '%s': expected 1 to %d\n",
+					optarg, PYEBPF_MAX_FRAMES);
+				return -1;
+			}
+			opts->max_frames = (unsigned int)v;
+			break;
+		case 'h':
+			opts->command = CLI_HELP;
+			return 0;
+		case 'V':
+			opts->command = CLI_VERSION;
+			return 0;
+		case ':':
+			fprintf(err, "pyebpf: option '%s' needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(err, "pyebpf: unknown option '%s' (see pyebpf --help)\n",
+				argv[optind - 1]);
+			return -1;
+		}
+	}
+
+	if (optind < argc)
+		opts->program = &argv[optind];
+	if (!opts->pid && !opts->program) {
+		fprintf(err, "pyebpf: nothing to profile: give --pid PID or -- PROGRAM "
+			     "(see pyebpf --help)\n");
+		return -1;
+	}
+	if (opts->pid && opts->program) {
+		fprintf(err, "pyebpf: give either --pid or a program to start, not both\n");
+		return -1;
+	}
+	return 0;
+}

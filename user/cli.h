@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: MIT */
+/* Command-line parsing. Flags follow py-spy where py-spy has the idea. */
+#ifndef PYEBPF_CLI_H
+#define PYEBPF_CLI_H
+
+#include <stdio.h>
+#include <sys/types.h>
+
+enum cli_command {
+	CLI_RECORD = 0,
+	CLI_HELP,
+	CLI_VERSION,
+};
+
+enum output_format {
+	FORMAT_RAW = 0, /* folded stacks */
+};
+
+struct cli_options {
+	enum cli_command command;
+	pid_t pid;               /* 0: run `program` instead */
+	char **program;          /* argv of the program to start, NULL-terminated */
+	unsigned int rate_hz;
+	double duration_s;       /* 0: until Ctrl-C or the target exits */
+	const char *output;      /* NULL: a generated name */
+	enum output_format format;
+	unsigned int max_frames;
+};
+
+#define CLI_DEFAULT_RATE 100
+
+/*
+ * Parse argv into *opts (which borrows strings from argv). Returns 0, or -1
+ * after printing a one-line "pyebpf: ..." usage error to `err`.
+ */
+int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err);
+
+void cli_print_help(FILE *out);
+
+/* The file extension for a format, without the dot. */
+const char *cli_format_extension(enum output_format format);
+
+#endif /* PYEBPF_CLI_H */

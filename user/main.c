@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/* pyebpf's entry point: parse the command line, run the command. */
+#include <stdio.h>
+
+#include "cli.h"
+#include "record.h"
+
+#ifndef PYEBPF_VERSION
+#define PYEBPF_VERSION "0.1.0"
+#endif
+
+int main(int argc, char **argv)
+{
+	struct cli_options opts;
+
+	if (cli_parse(argc, argv, &opts, stderr))
+		return 2;
+	switch (opts.command) {
+	case CLI_HELP:
+		cli_print_help(stdout);
+		return 0;
+	case CLI_VERSION:
+		printf("pyebpf %s\n", PYEBPF_VERSION);
+		return 0;
+	case CLI_RECORD:
+		break;
+	}
+	return record_run(&opts);
+}

@@ -1,0 +1,560 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Profile aggregation: interned frames and weighted stacks.
+ *
+ * Three open-addressing hash tables (linear probing, load <= 1/2) map keys to
+ * dense ids: function identities, frames, and stacks. A table slot holds
+ * id + 1 (0 is empty); the entries live in arrays indexed by id, and each
+ * remembers its hash so growing a table never rehashes a key. Stack frame
+ * ids are packed one after another in a single uint32_t pool.
+ *
+ * Every mutator allocates all it needs before changing anything, so an
+ * error (ENOMEM) leaves the profile as it was.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "profile.h"
+
+struct fn_node {
+	uint64_t hash;
+	const char *function; /* into data */
+	const char *file;     /* into data, or NULL */
+	char data[];
+};
+
+struct frame_node {
+	struct profile_frame pub;
+	uint64_t hash;
+	char label[];
+};
+
+struct stack {
+	uint64_t hash;
+	uint64_t weight;
+	size_t off; /* first frame id in profile->ids */
+	uint32_t n;
+};
+
+struct idtab {
+	uint32_t *slot; /* id + 1, or 0 for an empty slot */
+	size_t cap;     /* 0 or a power of two */
+};
+
+struct profile {
+	struct fn_node **fns;
+	size_t nfns, fns_cap;
+	struct idtab fn_tab;
+
+	struct frame_node **frames;
+	size_t nframes, frames_cap;
+	struct idtab frame_tab;
+
+	struct stack *stacks;
+	size_t nstacks, stacks_cap;
+	struct idtab stack_tab;
+
+	uint32_t *ids; /* frame ids of every stack, packed */
+	size_t nids, ids_cap;
+
+	uint64_t total;
+};
+
+/* ---- hashing ---------------------------------------------------------- */
+
+/* MurmurHash3's finalizer: a bijection that spreads every input bit into
+ * the low bits the tables index with. */
+static uint64_t mix64(uint64_t h)
+{
+	h ^= h >> 33;
+	h *= 0xff51afd7ed558ccdULL;
+	h ^= h >> 33;
+	h *= 0xc4ceb9fe1a85ec53ULL;
+	h ^= h >> 33;
+	return h;
+}
+
+/* FNV-1a over s including its terminator, so ("ab", "c") and ("a", "bc")
+ * hash differently. */
+static uint64_t fnv_str(uint64_t h, const char *s)
+{
+	do {
+		h ^= (unsigned char)*s;
+		h *= 0x100000001b3ULL;
+	} while (*s++);
+	return h;
+}
+
+static uint64_t fn_hash(const char *function, const char *file)
+{
+	uint64_t h = fnv_str(0xcbf29ce484222325ULL, function);
+
+	if (file)
+		h = fnv_str(h, file);
+	return mix64(h);
+}
+
+static uint64_t frame_hash(uint32_t function_id, int line)
+{
+	return mix64((uint64_t)function_id << 32 | (uint32_t)line);
+}
+
+static uint64_t stack_hash(const uint32_t *frames, size_t n)
+{
+	uint64_t h = n;
+
+	for (size_t i = 0; i < n; i++) {
+		h ^= frames[i];
+		h *= 0x9e3779b97f4a7c15ULL;
+		h ^= h >> 32;
+	}
+	return mix64(h);
+}
+
+/* ---- growable arrays and id tables ------------------------------------ */
+
+/* Makes room for `need` elements of `size` bytes in *arr. On failure
+ * returns -ENOMEM and leaves *arr and *cap alone. */
+static int reserve(void **arr, size_t *cap, size_t need, size_t size)
+{
+	size_t ncap = *cap ? *cap : 16;
+	void *narr;
+
+	if (need <= *cap)
+		return 0;
+	while (ncap < need) {
+		if (ncap > SIZE_MAX / 2)
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	if (ncap > SIZE_MAX / size)
+		return -ENOMEM;
+	narr = realloc(*arr, ncap * size);
+	if (!narr)
+		return -ENOMEM;
+	*arr = narr;
+	*cap = ncap;
+	return 0;
+}
+
+typedef bool (*id_eq_fn)(const struct profile *p, uint32_t id,
+			 const void *key);
+typedef uint64_t (*id_hash_fn)(const struct profile *p, uint32_t id);
+
+/* The slot holding the entry equal to key, or the empty slot where it would
+ * go; NULL if the table has no slots yet. */
+static uint32_t *idtab_find(const struct idtab *t, uint64_t hash,
+			    id_eq_fn eq, const struct profile *p,
+			    const void *key)
+{
+	size_t mask = t->cap - 1;
+
+	if (!t->cap)
+		return NULL;
+	for (size_t i = hash & mask;; i = (i + 1) & mask) {
+		uint32_t *slot = &t->slot[i];
+
+		if (!*slot || eq(p, *slot - 1, key))
+			return slot;
+	}
+}
+
+/* Makes the table, which holds `count` entries, big enough for one more at
+ * load <= 1/2. On failure returns -ENOMEM with the table unchanged. */
+static int idtab_reserve(struct idtab *t, size_t count, id_hash_fn hash_of,
+			 const struct profile *p)
+{
+	size_t ncap = t->cap ? t->cap : 64;
+	uint32_t *nslot;
+
+	if ((count + 1) <= t->cap / 2)
+		return 0;
+	while ((count + 1) > ncap / 2) {
+		if (ncap > SIZE_MAX / 2 / sizeof(*nslot))
+			return -ENOMEM;
+		ncap *= 2;
+	}
+	nslot = calloc(ncap, sizeof(*nslot));
+	if (!nslot)
+		return -ENOMEM;
+	for (size_t id = 0; id < count; id++) {
+		size_t i = hash_of(p, id) & (ncap - 1);
+
+		while (nslot[i])
+			i = (i + 1) & (ncap - 1);
+		nslot[i] = id + 1;
+	}
+	free(t->slot);
+	t->slot = nslot;
+	t->cap = ncap;
+	return 0;
+}
+
+/* ---- keys ------------------------------------------------------------- */
+
+struct fn_key {
+	const char *function;
+	const char *file;
+};
+
+static bool fn_eq(const struct profile *p, uint32_t id, const void *key)
+{
+	const struct fn_node *fn = p->fns[id];
+	const struct fn_key *k = key;
+
+	if (strcmp(fn->function, k->function))
+		return false;
+	if (!fn->file || !k->file)
+		return fn->file == k->file;
+	return !strcmp(fn->file, k->file);
+}
+
+static uint64_t fn_hash_of(const struct profile *p, uint32_t id)
+{
+	return p->fns[id]->hash;
+}
+
+struct frame_key {
+	uint32_t function_id;
+	int line;
+};
+
+static bool frame_eq(const struct profile *p, uint32_t id, const void *key)
+{
+	const struct profile_frame *f = &p->frames[id]->pub;
+	const struct frame_key *k = key;
+
+	return f->function_id == k->function_id && f->line == k->line;
+}
+
+static uint64_t frame_hash_of(const struct profile *p, uint32_t id)
+{
+	return p->frames[id]->hash;
+}
+
+struct stack_key {
+	const uint32_t *frames;
+	size_t n;
+	uint64_t hash;
+};
+
+static bool stack_eq(const struct profile *p, uint32_t id, const void *key)
+{
+	const struct stack *s = &p->stacks[id];
+	const struct stack_key *k = key;
+
+	return s->hash == k->hash && s->n == k->n &&
+	       !memcmp(p->ids + s->off, k->frames, k->n * sizeof(*k->frames));
+}
+
+static uint64_t stack_hash_of(const struct profile *p, uint32_t id)
+{
+	return p->stacks[id].hash;
+}
+
+/* ---- labels ----------------------------------------------------------- */
+
+/* Copies s to dst with the folded-format replacements documented in
+ * profile.h; returns the end of the copy. */
+static char *copy_sanitized(char *dst, const char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == ';')
+			c = ':';
+		else if (c < 0x20 || c == 0x7f)
+			c = '?';
+		*dst++ = c;
+	}
+	return dst;
+}
+
+/* A frame with its label built from fn and line (see profile.h); the
+ * caller fills in pub and hash. Sanitizing replaces bytes one for one, so
+ * the label's length is known before copying. */
+static struct frame_node *frame_node__new(const struct fn_node *fn, int line)
+{
+	const char *function = *fn->function ? fn->function : "?";
+	char num[16] = "";
+	size_t len = strlen(function);
+	struct frame_node *node;
+	char *end;
+
+	if (fn->file) {
+		if (line > 0)
+			snprintf(num, sizeof(num), ":%d", line);
+		len += 2 + strlen(fn->file) + strlen(num) + 1;
+	}
+	node = malloc(sizeof(*node) + len + 1);
+	if (!node)
+		return NULL;
+	end = copy_sanitized(node->label, function);
+	if (fn->file) {
+		*end++ = ' ';
+		*end++ = '(';
+		end = copy_sanitized(end, fn->file);
+		end = stpcpy(end, num);
+		*end++ = ')';
+	} else {
+		/* "name 12" would read as a differential count column */
+		char *d = end;
+
+		while (d > node->label && ((d[-1] >= '0' && d[-1] <= '9') ||
+					   d[-1] == '.'))
+			d--;
+		if (d < end && d > node->label && d[-1] == ' ')
+			d[-1] = '_';
+	}
+	*end = '\0';
+	return node;
+}
+
+static struct fn_node *fn_node__new(const char *function, const char *file,
+				    uint64_t hash)
+{
+	size_t flen = strlen(function) + 1;
+	size_t len = flen + (file ? strlen(file) + 1 : 0);
+	struct fn_node *fn = malloc(sizeof(*fn) + len);
+
+	if (!fn)
+		return NULL;
+	fn->hash = hash;
+	memcpy(fn->data, function, flen);
+	fn->function = fn->data;
+	fn->file = NULL;
+	if (file) {
+		memcpy(fn->data + flen, file, len - flen);
+		fn->file = fn->data + flen;
+	}
+	return fn;
+}
+
+/* ---- public API ------------------------------------------------------- */
+
+struct profile *profile__new(void)
+{
+	struct profile *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		errno = ENOMEM;
+	return p;
+}
+
+void profile__free(struct profile *p)
+{
+	if (!p)
+		return;
+	for (size_t i = 0; i < p->nfns; i++)
+		free(p->fns[i]);
+	for (size_t i = 0; i < p->nframes; i++)
+		free(p->frames[i]);
+	free(p->fns);
+	free(p->fn_tab.slot);
+	free(p->frames);
+	free(p->frame_tab.slot);
+	free(p->stacks);
+	free(p->stack_tab.slot);
+	free(p->ids);
+	free(p);
+}
+
+int profile__intern_frame(struct profile *p, const char *function,
+			  const char *file, int line, uint32_t *id)
+{
+	struct fn_key fk = { .function = function, .file = file };
+	struct frame_key k = { .line = line > 0 ? line : 0 };
+	struct fn_node *new_fn = NULL;
+	struct frame_node *node;
+	uint64_t fh, h;
+	uint32_t *slot;
+	int err;
+
+	if (!p || !function || !id)
+		return -EINVAL;
+	if (file && !*file)
+		fk.file = NULL;
+
+	fh = fn_hash(fk.function, fk.file);
+	slot = idtab_find(&p->fn_tab, fh, fn_eq, p, &fk);
+	if (slot && *slot) {
+		k.function_id = *slot - 1;
+		h = frame_hash(k.function_id, k.line);
+		slot = idtab_find(&p->frame_tab, h, frame_eq, p, &k);
+		if (slot && *slot) {
+			*id = *slot - 1;
+			return 0;
+		}
+	} else {
+		if (p->nfns >= UINT32_MAX)
+			return -EOVERFLOW;
+		k.function_id = p->nfns;
+		h = frame_hash(k.function_id, k.line);
+	}
+	if (p->nframes >= UINT32_MAX)
+		return -EOVERFLOW;
+
+	/* allocate everything first: failure must leave p unchanged */
+	if (k.function_id == p->nfns) {
+		new_fn = fn_node__new(fk.function, fk.file, fh);
+		if (!new_fn)
+			return -ENOMEM;
+		err = reserve((void **)&p->fns, &p->fns_cap, p->nfns + 1,
+			      sizeof(*p->fns));
+		if (!err)
+			err = idtab_reserve(&p->fn_tab, p->nfns, fn_hash_of, p);
+		if (err)
+			goto err_fn;
+	}
+	node = frame_node__new(new_fn ? new_fn : p->fns[k.function_id],
+			       k.line);
+	if (!node) {
+		err = -ENOMEM;
+		goto err_fn;
+	}
+	err = reserve((void **)&p->frames, &p->frames_cap, p->nframes + 1,
+		      sizeof(*p->frames));
+	if (!err)
+		err = idtab_reserve(&p->frame_tab, p->nframes, frame_hash_of,
+				    p);
+	if (err)
+		goto err_node;
+
+	/* commit */
+	if (new_fn) {
+		slot = idtab_find(&p->fn_tab, fh, fn_eq, p, &fk);
+		p->fns[p->nfns++] = new_fn;
+		*slot = p->nfns;
+	}
+	node->hash = h;
+	node->pub.function = p->fns[k.function_id]->function;
+	node->pub.file = p->fns[k.function_id]->file;
+	node->pub.line = k.line;
+	node->pub.function_id = k.function_id;
+	node->pub.label = node->label;
+	slot = idtab_find(&p->frame_tab, h, frame_eq, p, &k);
+	p->frames[p->nframes++] = node;
+	*slot = p->nframes;
+	*id = p->nframes - 1;
+	return 0;
+
+err_node:
+	free(node);
+err_fn:
+	free(new_fn);
+	return err;
+}
+
+const struct profile_frame *profile__frame(const struct profile *p,
+					   uint32_t id)
+{
+	if (!p || id >= p->nframes) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return &p->frames[id]->pub;
+}
+
+size_t profile__frame_count(const struct profile *p)
+{
+	return p ? p->nframes : 0;
+}
+
+size_t profile__function_count(const struct profile *p)
+{
+	return p ? p->nfns : 0;
+}
+
+int profile__add(struct profile *p, const uint32_t *frames, size_t n,
+		 uint64_t weight)
+{
+	struct stack_key k = { .frames = frames, .n = n };
+	size_t inside = SIZE_MAX;
+	struct stack *s;
+	uint32_t *slot;
+	int err;
+
+	if (!p || !frames || n == 0 || n > UINT32_MAX)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++)
+		if (frames[i] >= p->nframes)
+			return -EINVAL;
+	if (weight == 0)
+		return 0;
+	if (weight > UINT64_MAX - p->total)
+		return -EOVERFLOW;
+
+	k.hash = stack_hash(frames, n);
+	slot = idtab_find(&p->stack_tab, k.hash, stack_eq, p, &k);
+	if (slot && *slot) {
+		p->stacks[*slot - 1].weight += weight;
+		p->total += weight;
+		return 0;
+	}
+
+	if (p->nstacks >= UINT32_MAX)
+		return -EOVERFLOW;
+	if (n > SIZE_MAX - p->nids)
+		return -ENOMEM;
+	/* frames may be a slice of our own pool (from profile__foreach),
+	 * which growing the pool would move */
+	if (p->ids && (uintptr_t)frames >= (uintptr_t)p->ids &&
+	    (uintptr_t)frames < (uintptr_t)(p->ids + p->nids))
+		inside = frames - p->ids;
+	err = reserve((void **)&p->ids, &p->ids_cap, p->nids + n,
+		      sizeof(*p->ids));
+	if (!err)
+		err = reserve((void **)&p->stacks, &p->stacks_cap,
+			      p->nstacks + 1, sizeof(*p->stacks));
+	if (!err)
+		err = idtab_reserve(&p->stack_tab, p->nstacks, stack_hash_of,
+				    p);
+	if (inside != SIZE_MAX)
+		k.frames = frames = p->ids + inside;
+	if (err)
+		return err;
+
+	slot = idtab_find(&p->stack_tab, k.hash, stack_eq, p, &k);
+	memcpy(p->ids + p->nids, frames, n * sizeof(*frames));
+	s = &p->stacks[p->nstacks++];
+	s->hash = k.hash;
+	s->weight = weight;
+	s->off = p->nids;
+	s->n = n;
+	p->nids += n;
+	*slot = p->nstacks;
+	p->total += weight;
+	return 0;
+}
+
+uint64_t profile__total(const struct profile *p)
+{
+	return p ? p->total : 0;
+}
+
+size_t profile__stack_count(const struct profile *p)
+{
+	return p ? p->nstacks : 0;
+}
+
+int profile__foreach(const struct profile *p,
+		     int (*cb)(const uint32_t *frames, size_t n,
+			       uint64_t weight, void *ctx),
+		     void *ctx)
+{
+	if (!p || !cb)
+		return -EINVAL;
+	for (size_t i = 0; i < p->nstacks; i++) {
+		const struct stack *s = &p->stacks[i];
+		int ret = cb(p->ids + s->off, s->n, s->weight, ctx);
+
+		if (ret)
+			return ret;
+	}
+	return 0;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Where CPython keeps things, for one interpreter version.
+ *
+ * A struct py_layout holds the kernel-side offsets (sent to BPF as part of
+ * struct pyebpf_proc) plus the offsets userspace needs to symbolize code
+ * objects. Layouts come from two places:
+ *   - 3.13 and later: the _Py_DebugOffsets block at the start of
+ *     _PyRuntime (debug_offsets.c), so new versions need no table;
+ *   - 3.6 to 3.12: tables generated from the debug info of real builds by
+ *     tools/gen_python_layouts.py (python_layouts_table.c).
+ * All offsets are bytes; PYEBPF_NO_FIELD (-1) marks a missing field.
+ */
+#ifndef PYEBPF_PYTHON_LAYOUT_H
+#define PYEBPF_PYTHON_LAYOUT_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "pyebpf.h"
+
+/* How code objects store their line table (linetable.h decodes each). */
+enum py_linetable_kind {
+	PY_LINETABLE_LNOTAB = 0,  /* co_lnotab, 3.6 - 3.9 */
+	PY_LINETABLE_310 = 1,     /* co_linetable, 3.10 */
+	PY_LINETABLE_LOCATIONS = 2, /* co_linetable location table, 3.11+ */
+};
+
+struct py_layout {
+	int major, minor;
+
+	/* kernel side: copied into struct pyebpf_proc */
+	struct pyebpf_py_offsets bpf;
+
+	/* _PyRuntimeState (3.7+): offset of interpreters.head */
+	int runtime_interpreters_head;
+	/* PyInterpreterState */
+	int interp_id;            /* int64 id (3.7+), -1 before */
+	/* PyThreadState */
+	int tstate_interp;
+
+	/* PyCodeObject */
+	int code_filename;        /* PyObject * (str) */
+	int code_name;            /* PyObject * (str) */
+	int code_qualname;        /* PyObject * (str), 3.11+ */
+	int code_firstlineno;     /* int */
+	int code_argcount;        /* int */
+	int code_linetable;       /* PyObject * (bytes): co_lnotab or co_linetable */
+	int code_code_adaptive;   /* 3.11+: offset of the first instruction
+	                             inside the code object; -1 before */
+	enum py_linetable_kind linetable_kind;
+
+	/* PyObject */
+	int object_type;          /* ob_type */
+	/* PyUnicodeObject */
+	int unicode_length;       /* Py_ssize_t length */
+	int unicode_state;        /* the state bitfield word */
+	int unicode_ascii_size;   /* sizeof(PyASCIIObject): compact ASCII data */
+	int unicode_compact_size; /* sizeof(PyCompactUnicodeObject): compact data */
+	/* PyBytesObject */
+	int bytes_size;           /* ob_size */
+	int bytes_sval;           /* ob_sval */
+};
+
+/*
+ * The generated table for 3.<minor>, or NULL if there is none (3.13+ use
+ * _Py_DebugOffsets instead). The returned layout is static; do not free.
+ */
+const struct py_layout *py_layout_table_lookup(int major, int minor);
+
+/*
+ * Check that every kernel-side offset fits the window BPF reads it from
+ * (PYEBPF_*_WINDOW) and is otherwise sane, so a bad table or hostile debug
+ * offsets can never make the kernel read outside its buffers.
+ * Returns 0, or -EINVAL with a reason in *why (static string).
+ */
+int py_layout_validate(const struct py_layout *layout, const char **why);
+
+#endif /* PYEBPF_PYTHON_LAYOUT_H */

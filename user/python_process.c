@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: MIT
+#include "python_process.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "debug_offsets.h"
+#include "elf_file.h"
+#include "proc_maps.h"
+#include "remote_memory.h"
+
+/* Oldest and newest minor versions with a known layout source. */
+#define OLDEST_MINOR 6
+
+static int fail(char *why, size_t why_size, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(why, why_size, fmt, ap);
+	va_end(ap);
+	return err;
+}
+
+/* Open a file the target has mapped, through its root (containers) or,
+ * for a deleted file, through map_files. */
+static struct elf_file *open_mapped(pid_t pid, const struct proc_map *m)
+{
+	char path[4200];
+	struct elf_file *ef;
+
+	snprintf(path, sizeof(path), "/proc/%d/root%s", (int)pid, m->path);
+	ef = elf_file__open(path);
+	if (ef || !m->deleted)
+		return ef;
+	snprintf(path, sizeof(path), "/proc/%d/map_files/%llx-%llx", (int)pid,
+		 (unsigned long long)m->start, (unsigned long long)m->end);
+	return elf_file__open(path);
+}
+
+/* "libpython3.12.so.1.0" -> 3, 12; "python3.11" -> 3, 11. */
+static bool version_from_name(const char *path, int *major, int *minor)
+{
+	const char *base = strrchr(path, '/');
+	const char *p;
+
+	base = base ? base + 1 : path;
+	p = strstr(base, "python");
+	if (!p)
+		return false;
+	return sscanf(p + 6, "%d.%d", major, minor) == 2;
+}
+
+static bool is_interpreter_binary(const struct elf_file *ef)
+{
+	uint64_t v, size;
+
+	return !elf_file__symbol(ef, "_PyRuntime", &v, &size) ||
+	       !elf_file__section(ef, ".PyRuntime", &v, &size) ||
+	       !elf_file__symbol(ef, "interp_head", &v, &size) ||
+	       !elf_file__symbol(ef, "Py_Initialize", &v, &size);
+}
+
+/* The full version: Py_Version (3.11+), else the PY_VERSION string. */
+static void read_version(const struct elf_file *ef, int major, int minor, char *out,
+			 size_t out_size)
+{
+	uint64_t addr, size;
+	uint32_t hex;
+	char prefix[16], found[256];
+	int a, b, c;
+
+	if (!elf_file__symbol(ef, "Py_Version", &addr, &size) &&
+	    !elf_file__read_vaddr(ef, addr, &hex, sizeof(hex)) && (int)(hex >> 24) == major &&
+	    (int)((hex >> 16) & 0xff) == minor) {
+		snprintf(out, out_size, "%d.%d.%d", major, minor, (hex >> 8) & 0xff);
+		return;
+	}
+	snprintf(prefix, sizeof(prefix), "%d.%d.", major, minor);
+	if (!elf_file__find_string(ef, prefix, found, sizeof(found)) &&
+	    sscanf(found, "%d.%d.%d", &a, &b, &c) == 3) {
+		snprintf(out, out_size, "%d.%d.%d", a, b, c);
+		return;
+	}
+	snprintf(out, out_size, "%d.%d", major, minor);
+}
+
+static bool is_libpython(const struct proc_map *m, const void *arg)
+{
+	const char *base = strrchr(m->path, '/');
+
+	return base && !strncmp(base + 1, "libpython", 9) && strstr(base, ".so");
+}
+
+/* Address of `sym` (or of section `section` if given and the symbol is
+ * missing) in the target. 0 or -errno. */
+static int locate(const struct elf_file *ef, const struct proc_maps *maps,
+		  const struct proc_map *m, const char *sym, const char *section, uint64_t *addr)
+{
+	uint64_t vaddr, size;
+
+	if (elf_file__symbol(ef, sym, &vaddr, &size) &&
+	    (!section || elf_file__section(ef, section, &vaddr, &size)))
+		return -ENOENT;
+	return elf_file__runtime_address(ef, maps, m, vaddr, addr);
+}
+
+static int load_layout(struct python_process *pp, int major, int minor, char *why,
+		       size_t why_size)
+{
+	const struct py_layout *table;
+	const char *reason = NULL;
+	uint8_t block[PY_DEBUG_OFFSETS_READ_SIZE];
+	uint32_t hex = 0;
+	int err;
+
+	/* 3.13+ describe themselves; try that first for any version */
+	if (pp->runtime_addr &&
+	    !remote_read(pp->pid, pp->runtime_addr, block, sizeof(block))) {
+		err = py_debug_offsets_parse(block, sizeof(block), &pp->layout, &hex, &reason);
+		if (!err)
+			return 0;
+		if (err != -ENOENT)
+			return fail(why, why_size, err == -ENOTSUP ? -ENOTSUP : err,
+				    "unsupported Python %s: %s", pp->version,
+				    reason ? reason : strerror(-err));
+	}
+	table = py_layout_table_lookup(major, minor);
+	if (!table)
+		return fail(why, why_size, -ENOTSUP,
+			    "unsupported Python version %s (pyebpf supports CPython 3.%d to 3.13, "
+			    "and later versions that carry _Py_DebugOffsets)",
+			    pp->version, OLDEST_MINOR);
+	pp->layout = *table;
+	return 0;
+}
+
+int python_process__inspect(pid_t pid, struct python_process *pp, char *why, size_t why_size)
+{
+	struct proc_maps *maps = NULL;
+	const struct proc_map *m;
+	struct elf_file *ef = NULL;
+	char path[64];
+	ssize_t n;
+	int major = 0, minor = 0, err;
+	const char *layout_why;
+	uint64_t head;
+	struct stat st;
+
+	memset(pp, 0, sizeof(*pp));
+	pp->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (pid <= 0 || stat(path, &st))
+		return fail(why, why_size, -ESRCH, "no such process");
+
+	snprintf(path, sizeof(path), "/proc/%d/exe", (int)pid);
+	n = readlink(path, pp->executable, sizeof(pp->executable) - 1);
+	if (n < 0) {
+		err = -errno;
+		if (err == -ENOENT)
+			return fail(why, why_size, -ESRCH, "no such process");
+		if (err == -EACCES || err == -EPERM)
+			return fail(why, why_size, err, "cannot read /proc/%d: %s", (int)pid,
+				    strerror(-err));
+		/* a kernel thread has no executable */
+		return fail(why, why_size, -ENOEXEC, "not a Python process (no executable)");
+	}
+	pp->executable[n] = '\0';
+
+	maps = proc_maps__read(pid);
+	if (!maps) {
+		err = -errno;
+		return fail(why, why_size, err == -ENOENT ? -ESRCH : err,
+			    "cannot read /proc/%d/maps: %s", (int)pid, strerror(-err));
+	}
+
+	/* A shared libpython holds the interpreter even when the executable
+	 * has the symbols too; otherwise it is linked into the executable. */
+	m = proc_maps__find(maps, NULL, is_libpython, NULL);
+	if (!m) {
+		const char *exe = pp->executable;
+		size_t len = strlen(exe);
+
+		if (len > 10 && !strcmp(exe + len - 10, " (deleted)"))
+			len -= 10;
+		for (size_t i = 0; i < proc_maps__count(maps); i++) {
+			const struct proc_map *c = proc_maps__get(maps, i);
+
+			if (!strncmp(c->path, exe, len) && c->path[len] == '\0') {
+				m = c;
+				break;
+			}
+		}
+	}
+	if (m)
+		ef = open_mapped(pid, m);
+	if (!m || !ef || !is_interpreter_binary(ef)) {
+		err = fail(why, why_size, -ENOEXEC, "not a Python process (%s)",
+			   pp->executable);
+		goto out;
+	}
+	snprintf(pp->binary, sizeof(pp->binary), "%s", m->path);
+
+	if (!version_from_name(m->path, &major, &minor) &&
+	    !version_from_name(pp->executable, &major, &minor)) {
+		/* a renamed binary: the version string still says */
+		major = 3;
+		minor = 0;
+	}
+	read_version(ef, major, minor, pp->version, sizeof(pp->version));
+	if (major != 3 || minor < OLDEST_MINOR) {
+		err = fail(why, why_size, -ENOTSUP,
+			   "unsupported Python version %s (pyebpf supports CPython 3.%d to 3.13, "
+			   "and later versions that carry _Py_DebugOffsets)",
+			   pp->version, OLDEST_MINOR);
+		goto out;
+	}
+
+	if (locate(ef, maps, m, "_PyRuntime", ".PyRuntime", &pp->runtime_addr) &&
+	    locate(ef, maps, m, "interp_head", NULL, &pp->interp_head_addr)) {
+		err = fail(why, why_size, -ENOEXEC,
+			   "cannot find _PyRuntime in %s (not a CPython interpreter?)", m->path);
+		goto out;
+	}
+	if (locate(ef, maps, m, "PyCode_Type", NULL, &pp->code_type_addr))
+		pp->code_type_addr = 0;
+
+	err = load_layout(pp, major, minor, why, why_size);
+	if (err)
+		goto out;
+	if (pp->layout.major != major || pp->layout.minor != minor) {
+		/* debug offsets are the truth when the file name misled us */
+		major = pp->layout.major;
+		minor = pp->layout.minor;
+		read_version(ef, major, minor, pp->version, sizeof(pp->version));
+	}
+	err = py_layout_validate(&pp->layout, &layout_why);
+	if (err) {
+		err = fail(why, why_size, -ENOTSUP, "unsupported Python %s: %s", pp->version,
+			   layout_why);
+		goto out;
+	}
+	if (pp->runtime_addr)
+		pp->interp_head_addr = pp->runtime_addr + pp->layout.runtime_interpreters_head;
+
+	/* Prove we can read the process before promising a profile. */
+	err = remote_read_u64(pid, pp->interp_head_addr, &head);
+	if (err) {
+		err = fail(why, why_size, err == -ESRCH ? -ESRCH : err,
+			   "cannot read the memory of pid %d: %s", (int)pid, strerror(-err));
+		goto out;
+	}
+	err = 0;
+out:
+	elf_file__free(ef);
+	proc_maps__free(maps);
+	return err;
+}
+
+static unsigned int end_of(int off, unsigned int width, unsigned int cur)
+{
+	unsigned int end = off >= 0 ? (unsigned int)off + width : 0;
+
+	return end > cur ? end : cur;
+}
+
+static __u16 round8(unsigned int n)
+{
+	return (__u16)((n + 7) & ~7u);
+}
+
+void python_process__bpf_config(const struct python_process *pp, struct pyebpf_proc *proc)
+{
+	const struct pyebpf_py_offsets *o = &pp->layout.bpf;
+	unsigned int t = 0, f = 0, c = 16; /* ob_type ends at 16 */
+
+	memset(proc, 0, sizeof(*proc));
+	proc->interp_head_addr = pp->interp_head_addr;
+	proc->code_type_addr = pp->code_type_addr;
+	proc->off = *o;
+
+	t = end_of(o->tstate_next, 8, t);
+	t = end_of(o->tstate_thread_id, 8, t);
+	t = end_of(o->tstate_frame, 8, t);
+	t = end_of(o->tstate_cframe, 8, t);
+	f = end_of(o->frame_previous, 8, f);
+	f = end_of(o->frame_code, 8, f);
+	f = end_of(o->frame_instr, o->frame_instr_kind == PYEBPF_INSTR_LASTI ? 4 : 8, f);
+	f = end_of(o->frame_owner, 1, f);
+	c = end_of(o->code_argcount, 4, c);
+	c = end_of(o->code_firstlineno, 4, c);
+
+	proc->tstate_read_size = round8(t);
+	proc->frame_read_size = round8(f);
+	proc->code_read_size = round8(c);
+}

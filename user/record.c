@@ -1,0 +1,432 @@
+// SPDX-License-Identifier: MIT
+#include "record.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "folded.h"
+#include "launcher.h"
+#include "output_file.h"
+#include "profile.h"
+#include "python_process.h"
+#include "sampler.h"
+#include "summary.h"
+#include "symbolizer.h"
+#include "system_checks.h"
+
+/* How often the ring buffer is drained when nothing wakes us. */
+#define POLL_INTERVAL_MS 50
+#define SUMMARY_ROWS 5
+
+struct target {
+	pid_t pid;
+	struct python_process pp;
+	struct symbolizer *sym;
+};
+
+struct recorder {
+	const struct cli_options *opts;
+	struct profile *profile;
+	struct sampler *sampler;
+	struct output_file *out;
+	struct target target;
+	uint32_t *stack; /* scratch: frame ids of one sample, root first */
+
+	pid_t child; /* the program we started, 0 when attached */
+	bool child_exited;
+	int child_status;
+	bool target_gone;
+	bool stop;
+
+	uint64_t samples, error_samples;
+	double started, ended; /* CLOCK_MONOTONIC seconds */
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void report(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("pyebpf: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static int intern(struct recorder *r, const char *function, const char *file, int line,
+		  uint32_t *id)
+{
+	return profile__intern_frame(r->profile, function, file, line, id);
+}
+
+/* One sample from the kernel: symbolize it and add it to the profile. */
+static int on_sample(const struct pyebpf_sample *s, void *ctx)
+{
+	struct recorder *r = ctx;
+	struct target *t = &r->target;
+	bool error = s->flags & (PYEBPF_SAMPLE_READ_ERROR | PYEBPF_SAMPLE_CYCLE);
+	size_t n = 0;
+	int i, err;
+
+	if ((pid_t)s->pid != t->pid || !t->sym)
+		return 0; /* a process we no longer follow */
+	r->samples++;
+
+	if (s->flags & PYEBPF_SAMPLE_TRUNCATED) {
+		err = intern(r, "[truncated]", NULL, 0, &r->stack[n]);
+		if (err)
+			return err;
+		n++;
+	}
+	/* the kernel sends leaf first; profiles are root first */
+	for (i = s->n_frames - 1; i >= 0; i--) {
+		struct resolved_frame f;
+
+		if (symbolizer__resolve(t->sym, &s->frames[i], &f))
+			error = true;
+		err = intern(r, f.function, f.file, f.line > 0 ? f.line : 0, &r->stack[n]);
+		if (err)
+			return err;
+		n++;
+	}
+	if (n == 0 || (n == 1 && (s->flags & PYEBPF_SAMPLE_TRUNCATED))) {
+		err = intern(r, "[no Python frames]", NULL, 0, &r->stack[n]);
+		if (err)
+			return err;
+		n++;
+	}
+	if (error)
+		r->error_samples++;
+	return profile__add(r->profile, r->stack, n, 1);
+}
+
+static void target_reset(struct target *t)
+{
+	symbolizer__free(t->sym);
+	t->sym = NULL;
+}
+
+/* Point the sampler and the symbolizer at t->pp. */
+static int target_start(struct recorder *r)
+{
+	struct target *t = &r->target;
+	struct pyebpf_proc proc;
+	int err;
+
+	target_reset(t);
+	t->pid = t->pp.pid;
+	t->sym = symbolizer__new(t->pid, &t->pp.layout, t->pp.code_type_addr);
+	if (!t->sym)
+		return -errno;
+	python_process__bpf_config(&t->pp, &proc);
+	err = sampler__add_process(r->sampler, (uint32_t)t->pid, &proc);
+	if (err)
+		report("cannot register pid %d with the BPF sampler: %s", (int)t->pid,
+		       strerror(-err));
+	return err;
+}
+
+/* The launched program exec()ed: it may be another interpreter now. */
+static void target_exec(struct recorder *r)
+{
+	char why[512];
+	int err;
+
+	sampler__consume(r->sampler); /* old image's samples first */
+	err = python_process__inspect(r->child, &r->target.pp, why, sizeof(why));
+	if (err) {
+		sampler__remove_process(r->sampler, (uint32_t)r->child);
+		target_reset(&r->target);
+		report("pid %d exec()ed %s, no longer profiled: %s", (int)r->child,
+		       r->target.pp.executable, why);
+		return;
+	}
+	target_start(r);
+}
+
+static void handle_child(struct recorder *r)
+{
+	enum launcher_event ev;
+	int i;
+
+	for (i = 0; i < 64 && !r->child_exited; i++) {
+		if (launcher__poll(r->child, &ev, &r->child_status))
+			return;
+		switch (ev) {
+		case LAUNCHER_NONE:
+			return;
+		case LAUNCHER_EXEC:
+			target_exec(r);
+			launcher__resume(r->child);
+			break;
+		case LAUNCHER_EXITING:
+			/* still has its memory: symbolize what is waiting */
+			sampler__consume(r->sampler);
+			launcher__resume(r->child);
+			break;
+		case LAUNCHER_EXITED:
+			r->child_exited = true;
+			r->target_gone = true;
+			break;
+		}
+	}
+}
+
+static int open_target(struct recorder *r)
+{
+	const struct cli_options *o = r->opts;
+	char why[512];
+	int err, status = 0;
+
+	if (o->pid) {
+		err = python_process__inspect(o->pid, &r->target.pp, why, sizeof(why));
+		if (err)
+			report("cannot profile pid %d: %s", (int)o->pid, why);
+		return err;
+	}
+	err = launcher__start(o->program, &r->child, why, sizeof(why));
+	if (err) {
+		report("%s", why);
+		return err;
+	}
+	err = launcher__wait_for_python(r->child, &r->target.pp, &status, why, sizeof(why));
+	if (err == -ECHILD) {
+		r->child_exited = true;
+		report("cannot profile '%s': %s (%s %d)", o->program[0], why,
+		       WIFEXITED(status) ? "exit status" : "signal",
+		       WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	} else if (err) {
+		report("cannot profile '%s': %s", o->program[0], why);
+	}
+	return err;
+}
+
+static int setup_signals(int *sfd)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigaddset(&mask, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &mask, NULL))
+		return -errno;
+	*sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	return *sfd < 0 ? -errno : 0;
+}
+
+static void drain_signals(struct recorder *r, int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue; /* handled by polling the child below */
+		r->stop = true;
+	}
+}
+
+static int poll_loop(struct recorder *r, int sfd, int pidfd)
+{
+	struct epoll_event ev = { .events = EPOLLIN }, events[4];
+	double deadline = r->opts->duration_s > 0 ? r->started + r->opts->duration_s : 0;
+	int ep = epoll_create1(EPOLL_CLOEXEC), err = 0;
+
+	if (ep < 0)
+		return -errno;
+	ev.data.fd = sampler__fd(r->sampler);
+	epoll_ctl(ep, EPOLL_CTL_ADD, ev.data.fd, &ev);
+	ev.data.fd = sfd;
+	epoll_ctl(ep, EPOLL_CTL_ADD, sfd, &ev);
+	if (pidfd >= 0) {
+		/* readable once the process has exited */
+		ev.data.fd = pidfd;
+		epoll_ctl(ep, EPOLL_CTL_ADD, pidfd, &ev);
+	}
+
+	while (!r->stop && !r->target_gone) {
+		int timeout = POLL_INTERVAL_MS, n, i;
+
+		if (deadline) {
+			double left = deadline - now_s();
+
+			if (left <= 0)
+				break;
+			if (left * 1000 < timeout)
+				timeout = (int)(left * 1000) + 1;
+		}
+		n = epoll_wait(ep, events, 4, timeout);
+		if (n < 0 && errno != EINTR) {
+			err = -errno;
+			break;
+		}
+		err = sampler__consume(r->sampler);
+		if (err < 0)
+			break;
+		err = 0;
+		drain_signals(r, sfd);
+		if (r->child)
+			handle_child(r);
+		for (i = 0; i < n; i++)
+			if (pidfd >= 0 && events[i].data.fd == pidfd)
+				r->target_gone = true;
+	}
+	close(ep);
+	return err;
+}
+
+static void print_summary(struct recorder *r)
+{
+	const struct python_process *pp = &r->target.pp;
+	uint64_t stats[PYEBPF_STAT__COUNT] = { 0 };
+
+	if (r->sampler)
+		sampler__stats(r->sampler, stats);
+	fprintf(stderr, "\npyebpf: profiled pid %d (Python %s, %s) for %.2f s at %u Hz\n",
+		(int)pp->pid, pp->version, pp->executable, r->ended - r->started,
+		r->opts->rate_hz);
+	fprintf(stderr, "  samples: %llu, with errors: %llu, lost: %llu\n",
+		(unsigned long long)r->samples, (unsigned long long)r->error_samples,
+		(unsigned long long)stats[PYEBPF_STAT_LOST]);
+	if (stats[PYEBPF_STAT_TRUNCATED])
+		fprintf(stderr, "  stacks cut at %u frames: %llu (see --max-frames)\n",
+			r->opts->max_frames, (unsigned long long)stats[PYEBPF_STAT_TRUNCATED]);
+	if (r->child_exited) {
+		if (WIFEXITED(r->child_status))
+			fprintf(stderr, "  the program exited with status %d\n",
+				WEXITSTATUS(r->child_status));
+		else if (WIFSIGNALED(r->child_status))
+			fprintf(stderr, "  the program was killed by signal %d (%s)\n",
+				WTERMSIG(r->child_status), strsignal(WTERMSIG(r->child_status)));
+	} else if (r->child) {
+		fprintf(stderr, "  the program is still running as pid %d\n", (int)r->child);
+	} else if (r->target_gone) {
+		fprintf(stderr, "  the process exited\n");
+	}
+	fprintf(stderr, "  wrote %s (%s)\n", output_file__path(r->out),
+		"folded stacks");
+	if (r->samples)
+		summary__print(stderr, r->profile, SUMMARY_ROWS, profile__total(r->profile));
+	else
+		fprintf(stderr, "pyebpf: warning: no samples: pid %d did not run on a CPU while "
+				"profiled\n", (int)pp->pid);
+}
+
+int record_run(const struct cli_options *opts)
+{
+	struct recorder r = { .opts = opts };
+	struct sampler_opts so = {
+		.rate_hz = opts->rate_hz,
+		.max_frames = opts->max_frames,
+		.on_sample = on_sample,
+		.ctx = &r,
+	};
+	char why[512], stem[64];
+	int err, sfd = -1, pidfd = -1, exit_code = 1;
+
+	err = system_check(why, sizeof(why));
+	if (err) {
+		report("%s", why);
+		return 1;
+	}
+	if (opts->pid)
+		snprintf(stem, sizeof(stem), "pyebpf-%d", (int)opts->pid);
+	else
+		snprintf(stem, sizeof(stem), "pyebpf");
+	r.out = output_file__new(opts->output, stem, cli_format_extension(opts->format), why,
+				 sizeof(why));
+	if (!r.out) {
+		report("%s", why);
+		return 1;
+	}
+	r.profile = profile__new();
+	r.stack = calloc(PYEBPF_MAX_FRAMES + 2, sizeof(*r.stack));
+	if (!r.profile || !r.stack) {
+		report("out of memory");
+		goto cleanup;
+	}
+	/* signals first: a launched program inherits nothing from this (the
+	 * launcher clears its mask), and Ctrl-C during start-up is caught */
+	err = setup_signals(&sfd);
+	if (err) {
+		report("cannot set up signal handling: %s", strerror(-err));
+		goto cleanup;
+	}
+	if (open_target(&r))
+		goto cleanup;
+
+	r.sampler = sampler__new(&so, why, sizeof(why));
+	if (!r.sampler) {
+		report("%s", why);
+		goto cleanup;
+	}
+	if (target_start(&r))
+		goto cleanup;
+	if (r.child) {
+		err = launcher__run(r.child);
+		if (err) {
+			report("cannot start '%s': %s", opts->program[0], strerror(-err));
+			goto cleanup;
+		}
+	} else {
+		pidfd = (int)syscall(SYS_pidfd_open, r.target.pid, 0);
+	}
+
+	r.started = now_s();
+	err = poll_loop(&r, sfd, pidfd);
+	r.ended = now_s();
+	sampler__set_enabled(r.sampler, false);
+	sampler__consume(r.sampler);
+	if (err) {
+		report("sampling failed: %s", strerror(-err));
+		goto cleanup;
+	}
+
+	err = folded__write(r.profile, output_file__stream(r.out));
+	if (!err)
+		err = output_file__commit(r.out);
+	if (err) {
+		report("cannot write '%s': %s", output_file__path(r.out), strerror(-err));
+		goto cleanup;
+	}
+	print_summary(&r);
+	exit_code = 0;
+
+cleanup:
+	if (r.child && !r.child_exited && exit_code) {
+		/* we started it and could not profile it: don't leave it behind */
+		kill(r.child, SIGKILL);
+		waitpid(r.child, NULL, __WALL);
+	}
+	target_reset(&r.target);
+	sampler__free(r.sampler);
+	if (pidfd >= 0)
+		close(pidfd);
+	if (sfd >= 0)
+		close(sfd);
+	free(r.stack);
+	profile__free(r.profile);
+	output_file__free(r.out);
+	return exit_code;
+}

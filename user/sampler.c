@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: MIT
+#include "sampler.h"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <errno.h>
+#include <linux/perf_event.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "pyebpf.skel.h"
+
+struct sampler {
+	struct pyebpf_bpf *skel;
+	struct ring_buffer *ring;
+	int *perf_fds;
+	struct bpf_link **links;
+	int ncpus;
+	int stats_fd; /* from bpf_enable_stats, -1 when off */
+	sampler_cb on_sample;
+	void *ctx;
+	int cb_result;
+};
+
+static int open_cpu_clock(int cpu, unsigned int rate_hz)
+{
+	struct perf_event_attr attr = {
+		.type = PERF_TYPE_SOFTWARE,
+		.size = sizeof(attr),
+		.config = PERF_COUNT_SW_CPU_CLOCK,
+		/* period mode: cpu-clock counts nanoseconds, so this is exact
+		 * and needs no frequency adjustment by the kernel */
+		.sample_period = 1000000000ull / rate_hz,
+		.disabled = 1,
+	};
+
+	return syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
+}
+
+static int handle_record(void *ctx, void *data, size_t size)
+{
+	struct sampler *s = ctx;
+	const struct pyebpf_sample *sample = data;
+
+	if (size < PYEBPF_SAMPLE_HEADER_SIZE || sample->n_frames > PYEBPF_MAX_FRAMES ||
+	    size < PYEBPF_SAMPLE_HEADER_SIZE + sample->n_frames * sizeof(struct pyebpf_frame))
+		return 0; /* malformed: cannot come from our program; ignore */
+	s->cb_result = s->on_sample(sample, s->ctx);
+	return s->cb_result;
+}
+
+static int silent_print(enum libbpf_print_level level, const char *fmt, va_list args)
+{
+	if (level == LIBBPF_WARN && getenv("PYEBPF_DEBUG"))
+		return vfprintf(stderr, fmt, args);
+	if (level == LIBBPF_DEBUG && getenv("PYEBPF_DEBUG"))
+		return vfprintf(stderr, fmt, args);
+	return 0;
+}
+
+static void explain_errno(int err, const char *what, char *why, size_t why_size)
+{
+	const char *hint = "";
+
+	if (err == EPERM || err == EACCES)
+		hint = " (run as root, or grant CAP_BPF and CAP_PERFMON)";
+	else if (err == ENOENT && strstr(what, "perf"))
+		hint = " (the kernel has no cpu-clock perf event)";
+	else if (err == ENOSYS)
+		hint = " (the kernel was built without BPF or perf events)";
+	snprintf(why, why_size, "%s: %s%s", what, strerror(err), hint);
+}
+
+struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t why_size)
+{
+	struct sampler *s;
+	int err, cpu;
+
+	if (!opts->on_sample || !opts->rate_hz || opts->rate_hz > 1000000 ||
+	    !opts->max_frames || opts->max_frames > PYEBPF_MAX_FRAMES) {
+		snprintf(why, why_size, "invalid sampler options");
+		errno = EINVAL;
+		return NULL;
+	}
+	libbpf_set_print(silent_print);
+
+	s = calloc(1, sizeof(*s));
+	if (!s)
+		return NULL;
+	s->stats_fd = -1;
+	s->on_sample = opts->on_sample;
+	s->ctx = opts->ctx;
+
+	s->skel = pyebpf_bpf__open();
+	if (!s->skel) {
+		err = errno;
+		explain_errno(err, "cannot open the BPF object", why, why_size);
+		goto fail;
+	}
+	s->skel->rodata->max_frames = opts->max_frames;
+	if (opts->max_processes)
+		bpf_map__set_max_entries(s->skel->maps.procs, opts->max_processes);
+
+	err = pyebpf_bpf__load(s->skel);
+	if (err) {
+		err = -err;
+		explain_errno(err, "cannot load the BPF programs", why, why_size);
+		goto fail;
+	}
+
+	s->ring = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
+	if (!s->ring) {
+		err = errno;
+		explain_errno(err, "cannot open the sample ring buffer", why, why_size);
+		goto fail;
+	}
+
+	s->ncpus = libbpf_num_possible_cpus();
+	if (s->ncpus <= 0) {
+		err = s->ncpus ? -s->ncpus : EINVAL;
+		explain_errno(err, "cannot count CPUs", why, why_size);
+		goto fail;
+	}
+	s->perf_fds = malloc(s->ncpus * sizeof(*s->perf_fds));
+	s->links = calloc(s->ncpus, sizeof(*s->links));
+	if (!s->perf_fds || !s->links) {
+		err = ENOMEM;
+		goto fail;
+	}
+	for (cpu = 0; cpu < s->ncpus; cpu++)
+		s->perf_fds[cpu] = -1;
+
+	for (cpu = 0; cpu < s->ncpus; cpu++) {
+		int fd = open_cpu_clock(cpu, opts->rate_hz);
+
+		if (fd < 0) {
+			if (errno == ENODEV)
+				continue; /* possible but offline CPU */
+			err = errno;
+			explain_errno(err, "cannot open the cpu-clock perf event", why, why_size);
+			goto fail;
+		}
+		s->perf_fds[cpu] = fd;
+		s->links[cpu] = bpf_program__attach_perf_event(s->skel->progs.sample_python, fd);
+		if (!s->links[cpu]) {
+			err = errno;
+			explain_errno(err, "cannot attach to the cpu-clock perf event", why,
+				      why_size);
+			goto fail;
+		}
+	}
+	err = sampler__set_enabled(s, true);
+	if (err) {
+		err = -err;
+		explain_errno(err, "cannot enable sampling", why, why_size);
+		goto fail;
+	}
+	return s;
+
+fail:
+	sampler__free(s);
+	errno = err;
+	return NULL;
+}
+
+void sampler__free(struct sampler *s)
+{
+	int cpu;
+
+	if (!s)
+		return;
+	for (cpu = 0; s->links && cpu < s->ncpus; cpu++)
+		bpf_link__destroy(s->links[cpu]);
+	for (cpu = 0; s->perf_fds && cpu < s->ncpus; cpu++)
+		if (s->perf_fds[cpu] >= 0)
+			close(s->perf_fds[cpu]);
+	if (s->stats_fd >= 0)
+		close(s->stats_fd);
+	ring_buffer__free(s->ring);
+	pyebpf_bpf__destroy(s->skel);
+	free(s->links);
+	free(s->perf_fds);
+	free(s);
+}
+
+int sampler__add_process(struct sampler *s, uint32_t pid, const struct pyebpf_proc *proc)
+{
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.procs), &pid, proc, BPF_ANY))
+		return -errno;
+	return 0;
+}
+
+int sampler__remove_process(struct sampler *s, uint32_t pid)
+{
+	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.procs), &pid) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+int sampler__set_enabled(struct sampler *s, bool enabled)
+{
+	int cpu;
+
+	for (cpu = 0; cpu < s->ncpus; cpu++) {
+		if (s->perf_fds[cpu] < 0)
+			continue;
+		if (ioctl(s->perf_fds[cpu], enabled ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE,
+			  0))
+			return -errno;
+	}
+	return 0;
+}
+
+int sampler__fd(const struct sampler *s)
+{
+	return ring_buffer__epoll_fd(s->ring);
+}
+
+int sampler__consume(struct sampler *s)
+{
+	int n;
+
+	s->cb_result = 0;
+	n = ring_buffer__consume(s->ring);
+	if (s->cb_result)
+		return s->cb_result;
+	return n;
+}
+
+int sampler__stats(const struct sampler *s, uint64_t out[PYEBPF_STAT__COUNT])
+{
+	int fd = bpf_map__fd(s->skel->maps.stats);
+	uint64_t *percpu = calloc(s->ncpus, sizeof(*percpu));
+	__u32 key;
+	int cpu;
+
+	if (!percpu)
+		return -ENOMEM;
+	for (key = 0; key < PYEBPF_STAT__COUNT; key++) {
+		out[key] = 0;
+		if (bpf_map_lookup_elem(fd, &key, percpu)) {
+			int err = -errno;
+
+			free(percpu);
+			return err;
+		}
+		for (cpu = 0; cpu < s->ncpus; cpu++)
+			out[key] += percpu[cpu];
+	}
+	free(percpu);
+	return 0;
+}
+
+int sampler__enable_run_stats(struct sampler *s)
+{
+	if (s->stats_fd >= 0)
+		return 0;
+	s->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+	return s->stats_fd < 0 ? -errno : 0;
+}
+
+int sampler__run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->skel->progs.sample_python), &info, &len))
+		return -errno;
+	*run_ns = info.run_time_ns;
+	*run_cnt = info.run_cnt;
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The BPF sampler: loads pyebpf's BPF programs, attaches them to the
+ * cpu-clock event of every CPU, and delivers samples. This is the only
+ * module that touches the BPF skeleton.
+ *
+ * Lifecycle: sampler__new (open, configure, load, attach) ->
+ * sampler__add_process -> sampler__poll ... -> sampler__free.
+ */
+#ifndef PYEBPF_SAMPLER_H
+#define PYEBPF_SAMPLER_H
+
+#include <linux/types.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pyebpf.h"
+
+struct sampler;
+
+/* Called for every sample, in the polling thread. `len` is the record's
+ * real size: header plus n_frames frames (already checked). Return 0 to go
+ * on, non-zero to stop polling and make sampler__poll return it. */
+typedef int (*sampler_cb)(const struct pyebpf_sample *sample, void *ctx);
+
+struct sampler_opts {
+	unsigned int rate_hz;    /* samples per second per CPU-busy thread */
+	unsigned int max_frames; /* <= PYEBPF_MAX_FRAMES */
+	unsigned int max_processes;
+	sampler_cb on_sample;
+	void *ctx;
+};
+
+/*
+ * Load and attach. Returns NULL with errno set, and a one-line reason in
+ * `why` (at most why_size bytes) naming what is missing (privileges, BTF,
+ * a kernel feature).
+ */
+struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t why_size);
+void sampler__free(struct sampler *s);
+
+/* Start or replace the registration of process `pid`. 0 or -errno. */
+int sampler__add_process(struct sampler *s, uint32_t pid, const struct pyebpf_proc *proc);
+int sampler__remove_process(struct sampler *s, uint32_t pid);
+
+/* Pause or resume sampling on every CPU (the programs stay loaded). */
+int sampler__set_enabled(struct sampler *s, bool enabled);
+
+/* A file descriptor that becomes readable when samples are waiting. */
+int sampler__fd(const struct sampler *s);
+
+/* Deliver every sample waiting now. Returns the number delivered, or the
+ * callback's non-zero value, or -errno. */
+int sampler__consume(struct sampler *s);
+
+/* Sum the kernel's counters over CPUs into out[PYEBPF_STAT__COUNT]. */
+int sampler__stats(const struct sampler *s, uint64_t out[PYEBPF_STAT__COUNT]);
+
+/* Cumulative run time (ns) and run count of the sampling program, when the
+ * kernel's BPF statistics are enabled (see sampler__enable_run_stats). */
+int sampler__run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt);
+
+/* Turn on the kernel's BPF run-time statistics for the sampler's life. */
+int sampler__enable_run_stats(struct sampler *s);
+
+#endif /* PYEBPF_SAMPLER_H */
