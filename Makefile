@@ -49,6 +49,8 @@ LIB_OBJS := $(patsubst user/%.c,$(BUILD)/user/%.o,$(LIB_SRCS))
 LIB := $(BUILD)/libpyebpf.a
 BIN := $(BUILD)/pyebpf
 
+BENCH_BIN := $(BUILD)/bench-sampler
+
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
@@ -89,7 +91,15 @@ $(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $^ -lcmocka $(USER_LDLIBS) -o $@
 
-$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests:
+$(BUILD)/bench/%.o: bench/%.c | $(BUILD)/bench $(SKELS)
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BENCH_BIN): $(BUILD)/bench/bench_sampler.o $(LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ $(USER_LDLIBS) -o $@
+
+$(BUILD)/bpf $(BUILD)/user $(BUILD)/tests $(BUILD)/bench:
 	$(Q)mkdir -p $@
 
 unit-test: $(UNIT_BINS)
@@ -104,8 +114,8 @@ demo: $(BIN)
 	$(Q)$(BIN) record --format raw -o demo.folded --duration 30 -- $(PYTHON) demo/demo.py
 	@echo "profile written to demo.folded"
 
-bench: $(BIN)
-	$(Q)PYEBPF=$(abspath $(BIN)) $(PYTHON) bench/run.py
+bench: $(BIN) $(BENCH_BIN)
+	$(Q)BENCH_SAMPLER=$(abspath $(BENCH_BIN)) $(PYTHON) bench/run.py
 
 format:
 	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c
@@ -113,4 +123,5 @@ format:
 clean:
 	rm -rf build build-san
 
--include $(BPF_OBJS:.o=.d) $(LIB_OBJS:.o=.d) $(BUILD)/user/main.d $(UNIT_BINS:=.d)
+-include $(BPF_OBJS:.o=.d) $(LIB_OBJS:.o=.d) $(BUILD)/user/main.d $(UNIT_BINS:=.d) \
+	$(BUILD)/bench/bench_sampler.d

@@ -14,22 +14,39 @@ struct {
 	__type(value, struct pyebpf_proc);
 } procs SEC(".maps");
 
-/* tid -> the PyThreadState found for it last time. Re-validated on every
- * use (thread_id must still equal the thread's fsbase), so a stale entry
- * costs one extra walk, never a wrong stack. */
+/* Per thread: the PyThreadState found for it last time. Task storage, so
+ * the kernel frees it with the thread and a reused tid starts clean. It is
+ * re-validated on every use (thread_id must still equal the thread's
+ * pthread pointer), so a stale entry costs a walk, never a wrong stack. */
 struct thread_cache_entry {
-	__u64 tstate;       /* 0: no Python thread state found */
-	__u64 retry_after;  /* for tstate == 0: ktime before which not to re-walk */
-	__u32 pid;          /* tgid the entry belongs to (tid reuse guard) */
-	__u32 pad;
+	__u64 tstate;      /* 0: no Python thread state found */
+	__u64 retry_after; /* for tstate == 0: ktime before which not to re-walk */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 16384);
-	__type(key, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
 	__type(value, struct thread_cache_entry);
 } thread_cache SEC(".maps");
+
+/* Code object address -> checksum, shared by all CPUs, direct-mapped.
+ * Saves reading every frame's code object on every sample. Entries are
+ * written without locks; `sum` rejects one torn by two writers. */
+struct code_check_entry {
+	__u64 code;
+	__u64 tag; /* check | expiry second << 32 */
+	__u64 sum; /* code ^ tag */
+};
+
+#define CODE_CHECK_SLOTS 4096
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, CODE_CHECK_SLOTS);
+	__type(key, __u32);
+	__type(value, struct code_check_entry);
+} code_checks SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);

@@ -57,7 +57,7 @@ int sample_python(struct bpf_perf_event_data *ctx)
 	s->flags = 0;
 	stat_inc(PYEBPF_STAT_SAMPLES);
 
-	if (read_python_stack(proc, s, pid, tid, now))
+	if (read_python_stack(proc, s, now))
 		return 0;
 	if (s->flags & PYEBPF_SAMPLE_NO_TSTATE)
 		stat_inc(PYEBPF_STAT_NO_TSTATE);

@@ -25,7 +25,9 @@ const volatile __u64 tstate_retry_ns = 10 * 1000 * 1000;
  * they do not fit on the 512-byte BPF stack. */
 struct walk_scratch {
 	__u8 tstate[PYEBPF_TSTATE_WINDOW];
-	__u8 frame[PYEBPF_FRAME_WINDOW];
+	/* frames: a chunk read at once, plus slack so a frame that starts
+	 * near the chunk's end can be indexed without another bounds case */
+	__u8 frames[PYEBPF_FRAME_CHUNK + PYEBPF_FRAME_WINDOW];
 	__u8 code[PYEBPF_CODE_WINDOW];
 };
 
@@ -88,10 +90,11 @@ static __always_inline long read_window(__u8 *dst, __u32 window, __u32 len, __u6
  * use as pthread_self() and CPython stores as PyThreadState.thread_id. */
 static __always_inline __u64 current_thread_pointer(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	/* a BTF pointer: a direct load, no probe_read helper call */
+	struct task_struct *task = bpf_get_current_task_btf();
 
 #if defined(__TARGET_ARCH_x86)
-	return BPF_CORE_READ(task, thread.fsbase);
+	return task->thread.fsbase;
 #else
 #error "pyebpf: thread pointer not implemented for this architecture"
 #endif
@@ -140,25 +143,24 @@ static long thread_lookup_step(__u32 i, void *arg)
  * tstate window holds a fresh copy of it.
  */
 static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
-					       struct walk_scratch *scratch, __u32 pid,
-					       __u32 tid, __u64 now)
+					       struct walk_scratch *scratch, __u64 now)
 {
 	const struct pyebpf_py_offsets *off = &proc->off;
 	__u64 thread_ptr = current_thread_pointer();
 	struct thread_cache_entry *cached;
-	struct thread_cache_entry entry = {};
 
-	cached = bpf_map_lookup_elem(&thread_cache, &tid);
-	if (cached && cached->pid == pid) {
-		if (cached->tstate) {
-			if (!read_window(scratch->tstate, PYEBPF_TSTATE_WINDOW,
-					 proc->tstate_read_size, cached->tstate) &&
-			    win_u64(scratch->tstate, off->tstate_thread_id,
-				    PYEBPF_TSTATE_WINDOW) == thread_ptr)
-				return cached->tstate;
-		} else if (now < cached->retry_after) {
-			return 0;
-		}
+	cached = bpf_task_storage_get(&thread_cache, bpf_get_current_task_btf(), 0,
+				      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (!cached)
+		return 0;
+	if (cached->tstate) {
+		if (!read_window(scratch->tstate, PYEBPF_TSTATE_WINDOW, proc->tstate_read_size,
+				 cached->tstate) &&
+		    win_u64(scratch->tstate, off->tstate_thread_id, PYEBPF_TSTATE_WINDOW) ==
+			    thread_ptr)
+			return cached->tstate;
+	} else if (now < cached->retry_after) {
+		return 0;
 	}
 
 	struct thread_lookup c = {
@@ -170,10 +172,8 @@ static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 	stat_inc(PYEBPF_STAT_THREAD_WALKS);
 	bpf_loop(PYEBPF_MAX_THREADS + PYEBPF_MAX_INTERPRETERS, thread_lookup_step, &c, 0);
 
-	entry.tstate = c.found;
-	entry.retry_after = c.found ? 0 : now + tstate_retry_ns;
-	entry.pid = pid;
-	bpf_map_update_elem(&thread_cache, &tid, &entry, BPF_ANY);
+	cached->tstate = c.found;
+	cached->retry_after = c.found ? 0 : now + tstate_retry_ns;
 	return c.found;
 }
 
@@ -181,8 +181,13 @@ struct frame_walk {
 	const struct pyebpf_proc *proc;
 	struct walk_scratch *scratch;
 	struct pyebpf_sample *sample;
-	__u64 frame; /* next frame to read */
-	__u32 limit; /* frames to emit at most */
+	__u64 frame;      /* next frame to read */
+	__u64 stack_floor; /* lowest frame address of the newest data stack
+			      chunk (3.11+), 0 if unknown */
+	__u64 chunk_base; /* address of scratch->frames[0] */
+	__u32 chunk_len;  /* valid bytes in scratch->frames */
+	__u32 limit;      /* frames to emit at most */
+	__u64 now;
 };
 
 static __always_inline void emit_frame(struct frame_walk *w, __u64 code, __u32 instr,
@@ -198,13 +203,115 @@ static __always_inline void emit_frame(struct frame_walk *w, __u64 code, __u32 i
 	w->sample->n_frames = n + 1;
 }
 
+/*
+ * Make `frame` readable in scratch->frames; returns its offset there, or
+ * -1 if it cannot be read. With packed frames, one read of a whole chunk
+ * ending at this frame also brings in the callers below it.
+ */
+static __always_inline long load_frame(struct frame_walk *w, __u64 frame)
+{
+	__u32 size = w->proc->frame_read_size;
+	__u64 base;
+
+	if (frame >= w->chunk_base && frame + size <= w->chunk_base + w->chunk_len)
+		return (long)(frame - w->chunk_base);
+
+	if ((w->proc->flags & PYEBPF_PROC_FRAMES_PACKED) && frame + size > PYEBPF_FRAME_CHUNK) {
+		__u32 len = PYEBPF_FRAME_CHUNK;
+
+		base = frame + size - PYEBPF_FRAME_CHUNK;
+		/* in the newest chunk, read no lower than its first frame: a
+		 * shallow stack then costs only the bytes it uses */
+		if (w->stack_floor && frame >= w->stack_floor && base < w->stack_floor) {
+			base = w->stack_floor;
+			len = (__u32)(frame + size - base);
+		}
+		if (len >= size && len <= PYEBPF_FRAME_CHUNK &&
+		    !read_window(w->scratch->frames, PYEBPF_FRAME_CHUNK, len, base)) {
+			w->chunk_base = base;
+			w->chunk_len = len;
+			return (long)(frame - base);
+		}
+		/* the chunk reaches unmapped memory: read just the frame */
+	}
+	if (read_window(w->scratch->frames, PYEBPF_FRAME_WINDOW, size, frame))
+		return -1;
+	w->chunk_base = frame;
+	w->chunk_len = size;
+	return 0;
+}
+
+/* The checksum of a code object: from the shared cache, or read. 0 when
+ * the code object is unreadable; ~0 when it is not a code object. */
+static __always_inline __u32 code_check(struct frame_walk *w, __u64 code)
+{
+	const struct pyebpf_py_offsets *off = &w->proc->off;
+	__u32 slot = (__u32)((code >> 4) ^ (code >> 16)) & (CODE_CHECK_SLOTS - 1);
+	struct code_check_entry *e = bpf_map_lookup_elem(&code_checks, &slot);
+	__u32 second = (__u32)(w->now >> 30); /* ~1.07 s */
+	__u32 check;
+
+	if (e && e->code == code && (e->code ^ e->tag) == e->sum &&
+	    (__u32)(e->tag >> 32) >= second)
+		return (__u32)e->tag;
+
+	if (read_window(w->scratch->code, PYEBPF_CODE_WINDOW, w->proc->code_read_size, code))
+		return 0; /* paged out or freed: userspace reads it itself */
+	/* 3.13+: f_executable may hold None or another object */
+	if (w->proc->code_type_addr &&
+	    win_u64(w->scratch->code, 8, PYEBPF_CODE_WINDOW) != w->proc->code_type_addr)
+		return ~0u;
+	check = pyebpf_code_check(win_s32(w->scratch->code, off->code_argcount, PYEBPF_CODE_WINDOW),
+				  win_s32(w->scratch->code, off->code_firstlineno,
+					  PYEBPF_CODE_WINDOW));
+	if (e) {
+		/* trusted for a second or two: a code object freed and its
+		 * address reused within that window keeps the old checksum */
+		__u64 tag = check | ((__u64)(second + 1) << 32);
+
+		e->code = code;
+		e->tag = tag;
+		e->sum = code ^ tag;
+	}
+	return check;
+}
+
+/* Field access in the frame chunk at a variable frame offset. */
+static __always_inline __u64 frame_u64(const __u8 *chunk, long at, __s16 field)
+{
+	__u64 o = (__u64)at + (__u64)field;
+
+	if (field < 0 || o > PYEBPF_FRAME_CHUNK + PYEBPF_FRAME_WINDOW - 8)
+		return 0;
+	return *(const __u64 *)(chunk + o);
+}
+
+static __always_inline __s32 frame_s32(const __u8 *chunk, long at, __s16 field)
+{
+	__u64 o = (__u64)at + (__u64)field;
+
+	if (field < 0 || o > PYEBPF_FRAME_CHUNK + PYEBPF_FRAME_WINDOW - 4)
+		return 0;
+	return *(const __s32 *)(chunk + o);
+}
+
+static __always_inline __u8 frame_u8(const __u8 *chunk, long at, __s16 field)
+{
+	__u64 o = (__u64)at + (__u64)field;
+
+	if (field < 0 || o > PYEBPF_FRAME_CHUNK + PYEBPF_FRAME_WINDOW - 1)
+		return 0;
+	return chunk[o];
+}
+
 static long frame_walk_step(__u32 i, void *arg)
 {
 	struct frame_walk *w = arg;
 	const struct pyebpf_py_offsets *off = &w->proc->off;
-	struct walk_scratch *sc = w->scratch;
+	const __u8 *chunk = w->scratch->frames;
 	__u64 frame = w->frame, code, previous;
-	__u32 instr = 0, check = 0;
+	__u32 instr, check;
+	long at;
 
 	if (!frame)
 		return 1;
@@ -212,12 +319,13 @@ static long frame_walk_step(__u32 i, void *arg)
 		w->sample->flags |= PYEBPF_SAMPLE_TRUNCATED;
 		return 1;
 	}
-	if (read_window(sc->frame, PYEBPF_FRAME_WINDOW, w->proc->frame_read_size, frame)) {
+	at = load_frame(w, frame);
+	if (at < 0 || at > PYEBPF_FRAME_CHUNK) {
 		emit_frame(w, 0, PYEBPF_FRAME_ERR_READ_FRAME, 0);
 		w->sample->flags |= PYEBPF_SAMPLE_READ_ERROR;
 		return 1;
 	}
-	previous = win_u64(sc->frame, off->frame_previous, PYEBPF_FRAME_WINDOW);
+	previous = frame_u64(chunk, at, off->frame_previous);
 	if (previous == frame) {
 		w->sample->flags |= PYEBPF_SAMPLE_CYCLE;
 		previous = 0;
@@ -225,33 +333,25 @@ static long frame_walk_step(__u32 i, void *arg)
 	w->frame = previous;
 
 	/* 3.12+: shim frames the interpreter pushes for C-stack entries */
-	if (off->frame_owner >= 0 &&
-	    win_u8(sc->frame, off->frame_owner, PYEBPF_FRAME_WINDOW) >= off->frame_owner_shim_min)
+	if (off->frame_owner >= 0 && frame_u8(chunk, at, off->frame_owner) >= off->frame_owner_shim_min)
 		return 0;
 
 	/* 3.14 tags f_executable's low bit; objects are 8-aligned anyway */
-	code = win_u64(sc->frame, off->frame_code, PYEBPF_FRAME_WINDOW) & ~7ull;
+	code = frame_u64(chunk, at, off->frame_code) & ~7ull;
 	if (!code)
 		return 0;
 
 	if (off->frame_instr_kind == PYEBPF_INSTR_LASTI) {
-		instr = (__u32)win_s32(sc->frame, off->frame_instr, PYEBPF_FRAME_WINDOW);
+		instr = (__u32)frame_s32(chunk, at, off->frame_instr);
 	} else {
-		__u64 ip = win_u64(sc->frame, off->frame_instr, PYEBPF_FRAME_WINDOW);
+		__u64 ip = frame_u64(chunk, at, off->frame_instr);
 
 		instr = ip >= code && ip - code < (1ull << 31) ? (__u32)(ip - code) : ~0u;
 	}
 
-	if (!read_window(sc->code, PYEBPF_CODE_WINDOW, w->proc->code_read_size, code)) {
-		/* 3.13+: f_executable may hold None or another object */
-		if (w->proc->code_type_addr &&
-		    win_u64(sc->code, 8, PYEBPF_CODE_WINDOW) != w->proc->code_type_addr)
-			return 0;
-		check = pyebpf_code_check(win_s32(sc->code, off->code_argcount, PYEBPF_CODE_WINDOW),
-					  win_s32(sc->code, off->code_firstlineno,
-						  PYEBPF_CODE_WINDOW));
-	}
-	/* else: paged out or freed; userspace reads it itself (check 0) */
+	check = code_check(w, code);
+	if (check == ~0u)
+		return 0; /* not a code object: not a Python frame */
 	emit_frame(w, code, instr, check);
 	return 0;
 }
@@ -261,8 +361,8 @@ static long frame_walk_step(__u32 i, void *arg)
  * sample should be sent (possibly with NO_TSTATE or error flags).
  */
 static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
-					     struct pyebpf_sample *sample, __u32 pid,
-					     __u32 tid, __u64 now)
+					     struct pyebpf_sample *sample,
+					     __u64 now)
 {
 	const struct pyebpf_py_offsets *off = &proc->off;
 	__u32 zero = 0;
@@ -272,7 +372,7 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 	if (!scratch)
 		return -1;
 
-	tstate = find_thread_state(proc, scratch, pid, tid, now);
+	tstate = find_thread_state(proc, scratch, now);
 	sample->tstate = tstate;
 	if (!tstate) {
 		sample->flags |= PYEBPF_SAMPLE_NO_TSTATE;
@@ -287,12 +387,18 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 		frame = cframe ? read_user_u64(cframe + off->cframe_current_frame) : 0;
 	}
 
+	__u64 stack_chunk = off->tstate_datastack_chunk >= 0
+				    ? win_u64(scratch->tstate, off->tstate_datastack_chunk,
+					      PYEBPF_TSTATE_WINDOW)
+				    : 0;
 	struct frame_walk w = {
 		.proc = proc,
+		.stack_floor = stack_chunk ? stack_chunk + off->stack_chunk_data : 0,
 		.scratch = scratch,
 		.sample = sample,
 		.frame = frame,
 		.limit = max_frames < PYEBPF_MAX_FRAMES ? max_frames : PYEBPF_MAX_FRAMES,
+		.now = now,
 	};
 	/* +1 so a stack of exactly `limit` frames is not marked truncated, and
 	 * shim frames (skipped, not emitted) get room of their own */

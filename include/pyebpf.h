@@ -29,9 +29,13 @@
 /* Windows read with one bpf_probe_read_user each. Every offset used inside
  * a window must be below its size minus the field's width; the loader
  * validates this (python_layout.c) before a process is registered. */
-#define PYEBPF_TSTATE_WINDOW 256 /* from the start of PyThreadState */
+#define PYEBPF_TSTATE_WINDOW 512 /* from the start of PyThreadState */
 #define PYEBPF_FRAME_WINDOW 128  /* from the start of the frame */
 #define PYEBPF_CODE_WINDOW 128   /* from the start of PyCodeObject */
+/* Bytes read at once below a frame when frames are known to be packed
+ * together (3.11+ keep them on a per-thread data stack): one read then
+ * covers the caller frames too. Power of two. */
+#define PYEBPF_FRAME_CHUNK 4096
 
 /* "no such field in this version" */
 #define PYEBPF_NO_FIELD (-1)
@@ -49,6 +53,9 @@ struct pyebpf_py_offsets {
 	__s16 tstate_frame;            /* PyFrameObject *frame (<=3.10), current_frame (3.13+) */
 	__s16 tstate_cframe;           /* _PyCFrame *cframe (3.11, 3.12) */
 	__s16 cframe_current_frame;    /* _PyCFrame.current_frame (3.11, 3.12) */
+	__s16 tstate_datastack_chunk;  /* _PyStackChunk *datastack_chunk (3.11+): the
+	                                  chunk holding the newest frames */
+	__s16 stack_chunk_data;        /* offsetof(_PyStackChunk, data) (3.11+) */
 	/* PyFrameObject (<=3.10) or _PyInterpreterFrame (3.11+) */
 	__s16 frame_previous;
 	__s16 frame_code;   /* f_code / f_executable (tagged in 3.14: low bits masked) */
@@ -62,7 +69,7 @@ struct pyebpf_py_offsets {
 	/* frames whose owner >= this are interpreter shims, not Python code
 	 * (FRAME_OWNED_BY_CSTACK == 3 in 3.12/3.13; 3.14 renumbered to 3 and 4) */
 	__u8 frame_owner_shim_min;
-	__u8 pad[2];
+	__u8 pad[6];
 };
 
 enum pyebpf_instr_kind {
@@ -86,8 +93,11 @@ struct pyebpf_proc {
 	__u16 tstate_read_size;
 	__u16 frame_read_size;
 	__u16 code_read_size;
-	__u16 pad;
+	__u16 flags; /* PYEBPF_PROC_* */
 };
+
+/* struct pyebpf_proc flags */
+#define PYEBPF_PROC_FRAMES_PACKED (1u << 0) /* read frames in PYEBPF_FRAME_CHUNKs */
 
 /* One Python frame as sent by the kernel. Userspace symbolizes it. */
 struct pyebpf_frame {

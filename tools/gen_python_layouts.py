@@ -119,6 +119,13 @@ def rules(minor):
         r["bpf.tstate_frame"] = ABSENT
         r["bpf.tstate_cframe"] = Off(tstate, "cframe", PTR)
         r["bpf.cframe_current_frame"] = Off("_PyCFrame", "current_frame", PTR)
+    # 3.11 moved frames onto per-thread data stack chunks
+    if minor <= 10:
+        r["bpf.tstate_datastack_chunk"] = ABSENT
+        r["bpf.stack_chunk_data"] = ABSENT
+    else:
+        r["bpf.tstate_datastack_chunk"] = Off(tstate, "datastack_chunk", PTR)
+        r["bpf.stack_chunk_data"] = Off("_PyStackChunk", "data", PTR)
     if minor <= 10:
         r["bpf.frame_previous"] = Off(frame, "f_back", PTR)
         r["bpf.frame_instr"] = Off(frame, "f_lasti", INT)

@@ -221,6 +221,7 @@ enum value {
 	V_TSTATE_CURRENT_FRAME,
 	V_TSTATE_THREAD_ID,
 	V_TSTATE_NATIVE_THREAD_ID,
+	V_TSTATE_DATASTACK_CHUNK,
 	V_FRAME_PREVIOUS,
 	V_FRAME_EXECUTABLE,
 	V_FRAME_INSTR_PTR,
@@ -256,6 +257,7 @@ static const struct {
 	[V_TSTATE_CURRENT_FRAME] = { "thread_state.current_frame", S_TSTATE, 8 },
 	[V_TSTATE_THREAD_ID] = { "thread_state.thread_id", S_TSTATE, 8 },
 	[V_TSTATE_NATIVE_THREAD_ID] = { "thread_state.native_thread_id", S_TSTATE, 8 },
+	[V_TSTATE_DATASTACK_CHUNK] = { "thread_state.datastack_chunk", S_TSTATE, 8 },
 	[V_FRAME_PREVIOUS] = { "interpreter_frame.previous", S_FRAME, 8 },
 	[V_FRAME_EXECUTABLE] = { "interpreter_frame.executable", S_FRAME, 8 },
 	[V_FRAME_INSTR_PTR] = { "interpreter_frame.instr_ptr", S_FRAME, 8 },
@@ -283,6 +285,7 @@ static const enum value kernel_values[] = {
 	V_TSTATE_THREAD_ID,  V_TSTATE_NATIVE_THREAD_ID, V_TSTATE_CURRENT_FRAME,
 	V_FRAME_PREVIOUS,    V_FRAME_EXECUTABLE,        V_FRAME_INSTR_PTR,
 	V_FRAME_OWNER,       V_CODE_ARGCOUNT,           V_CODE_FIRSTLINENO,
+	V_TSTATE_DATASTACK_CHUNK,
 };
 
 /* Where one version keeps everything in its block. */
@@ -319,6 +322,7 @@ struct known_layout {
 			[V_TSTATE_CURRENT_FRAME] = offsetof(S, thread_state.current_frame), \
 			[V_TSTATE_THREAD_ID] = offsetof(S, thread_state.thread_id), \
 			[V_TSTATE_NATIVE_THREAD_ID] = offsetof(S, thread_state.native_thread_id), \
+			[V_TSTATE_DATASTACK_CHUNK] = offsetof(S, thread_state.datastack_chunk), \
 			[V_FRAME_PREVIOUS] = offsetof(S, interpreter_frame.previous), \
 			[V_FRAME_EXECUTABLE] = offsetof(S, interpreter_frame.executable), \
 			[V_FRAME_INSTR_PTR] = offsetof(S, interpreter_frame.instr_ptr), \
@@ -539,6 +543,10 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 	l.bpf.tstate_next = (__s16)v[V_TSTATE_NEXT];
 	l.bpf.tstate_thread_id = (__s16)v[V_TSTATE_THREAD_ID];
 	l.bpf.tstate_native_thread_id = (__s16)v[V_TSTATE_NATIVE_THREAD_ID];
+	l.bpf.tstate_datastack_chunk = (__s16)v[V_TSTATE_DATASTACK_CHUNK];
+	/* _PyStackChunk {previous, size, top, data[]}: the same 3.11 to 3.14,
+	 * and not in the debug offsets */
+	l.bpf.stack_chunk_data = 24;
 	l.bpf.tstate_frame = (__s16)v[V_TSTATE_CURRENT_FRAME];
 	l.bpf.frame_previous = (__s16)v[V_FRAME_PREVIOUS];
 	l.bpf.frame_code = (__s16)v[V_FRAME_EXECUTABLE];

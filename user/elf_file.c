@@ -35,7 +35,9 @@ static bool fits(uint64_t a, uint64_t b, uint64_t limit)
 
 static int check_phdrs(struct elf_file *ef, const GElf_Ehdr *eh)
 {
-	if (elf_getphdrnum(ef->elf, &ef->phnum) || ef->phnum > MAX_PHDRS)
+	/* libelf reports 0 program headers when the table is cut off */
+	if (elf_getphdrnum(ef->elf, &ef->phnum) || ef->phnum > MAX_PHDRS ||
+	    (eh->e_phnum != PN_XNUM && ef->phnum != eh->e_phnum))
 		return -ENOEXEC;
 	if (ef->phnum == 0)
 		return 0;
@@ -65,7 +67,10 @@ static int check_shdrs(struct elf_file *ef, const GElf_Ehdr *eh)
 	size_t shnum;
 	Elf_Scn *scn = NULL;
 
-	if (elf_getshdrnum(ef->elf, &shnum) || shnum > MAX_SHDRS)
+	/* likewise 0 sections; e_shnum 0 with e_shoff set: extended count */
+	if (elf_getshdrnum(ef->elf, &shnum) || shnum > MAX_SHDRS ||
+	    (eh->e_shoff && shnum == 0) ||
+	    (eh->e_shnum && shnum != eh->e_shnum))
 		return -ENOEXEC;
 	if (shnum == 0)
 		return 0;
@@ -360,7 +365,8 @@ int elf_file__read_vaddr(const struct elf_file *ef, uint64_t vaddr, void *buf,
 		if (err)
 			return err;
 	}
-	memset((char *)buf + in_file, 0, len - in_file);
+	if (len > in_file)
+		memset((char *)buf + in_file, 0, len - in_file);
 	return 0;
 }
 

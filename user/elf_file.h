@@ -107,8 +107,10 @@ int elf_file__find_string(const struct elf_file *ef, const char *prefix,
  * .bss), the load bias of another segment's mapping is used, as ld.so maps
  * every segment of an object with one bias. vaddr may be in .bss; the
  * result then lies in the anonymous mapping after the file's last page.
- * The caller must make sure mapping really is this file (same path, or
- * opened through /proc/PID/map_files).
+ * Segments "share a file page" in units of this host's page size, the
+ * target's too. When pairings disagree, the load bias most mappings of the
+ * file agree with wins. The caller must make sure mapping really is this
+ * file (same path, or opened through /proc/PID/map_files).
  * Returns 0, -EFAULT if vaddr is in no PT_LOAD segment, -ENOENT if no
  * mapping of the file backs any PT_LOAD segment, -EINVAL.
  */

@@ -32,48 +32,57 @@ static int collect_cb(const uint32_t *frames, size_t n, uint64_t weight,
 	return 0;
 }
 
-/* Walks a stack's text "label0;label1;...": the next byte, or -1 at the
- * end. */
-struct cursor {
-	const struct profile *p;
-	const uint32_t *frames;
-	size_t n, i;
-	const char *s;
-};
-
-static int cursor_next(struct cursor *c)
+static const char *label(const struct profile *p, const struct line *l,
+			 size_t i)
 {
-	if (*c->s)
-		return (unsigned char)*c->s++;
-	if (c->i + 1 >= c->n)
-		return -1;
-	c->s = profile__frame(c->p, c->frames[++c->i])->label;
-	return ';';
+	return profile__frame(p, l->frames[i])->label;
 }
 
-/* Bytewise order of the two stacks' texts. */
+/* The byte after *s in a stack's text "label0;label1;...": the label's
+ * next byte, ';' between labels, or -1 at the end. */
+static int text_byte(const struct line *l, size_t i, const char *s)
+{
+	if (*s)
+		return (unsigned char)*s;
+	return i + 1 < l->n ? ';' : -1;
+}
+
+/* Bytewise order of the two stacks' texts, without building them. */
 static int line_cmp(const void *a, const void *b, void *ctx)
 {
 	const struct line *x = a, *y = b;
-	struct cursor cx = { ctx, x->frames, x->n, 0, NULL };
-	struct cursor cy = { ctx, y->frames, y->n, 0, NULL };
-	size_t i = 0;
-	int bx, by;
+	size_t ix = 0, iy;
+	const char *sx, *sy;
 
 	/* the same frame id is the same label: skip the shared root */
-	while (i < x->n && i < y->n && x->frames[i] == y->frames[i])
-		i++;
-	if (i == x->n || i == y->n)
+	while (ix < x->n && ix < y->n && x->frames[ix] == y->frames[ix])
+		ix++;
+	if (ix == x->n || ix == y->n)
 		return (x->n > y->n) - (x->n < y->n);
-	/* both go on past frame i; their texts agree up to its label */
-	cx.i = cy.i = i;
-	cx.s = profile__frame(ctx, x->frames[i])->label;
-	cy.s = profile__frame(ctx, y->frames[i])->label;
-	do {
-		bx = cursor_next(&cx);
-		by = cursor_next(&cy);
-	} while (bx == by && bx != -1);
-	return (bx > by) - (bx < by);
+	iy = ix;
+	sx = label(ctx, x, ix);
+	sy = label(ctx, y, iy);
+	for (;;) {
+		int bx, by;
+
+		while (*sx && *sx == *sy) {
+			sx++;
+			sy++;
+		}
+		bx = text_byte(x, ix, sx);
+		by = text_byte(y, iy, sy);
+		if (bx != by || bx == -1)
+			return (bx > by) - (bx < by);
+		/* equal bytes, one or both at the end of a label */
+		if (*sx)
+			sx++;
+		else
+			sx = label(ctx, x, ++ix);
+		if (*sy)
+			sy++;
+		else
+			sy = label(ctx, y, ++iy);
+	}
 }
 
 static int write_line(const struct profile *p, const struct line *l,

@@ -289,6 +289,7 @@ void python_process__bpf_config(const struct python_process *pp, struct pyebpf_p
 	t = end_of(o->tstate_thread_id, 8, t);
 	t = end_of(o->tstate_frame, 8, t);
 	t = end_of(o->tstate_cframe, 8, t);
+	t = end_of(o->tstate_datastack_chunk, 8, t);
 	f = end_of(o->frame_previous, 8, f);
 	f = end_of(o->frame_code, 8, f);
 	f = end_of(o->frame_instr, o->frame_instr_kind == PYEBPF_INSTR_LASTI ? 4 : 8, f);
@@ -299,4 +300,7 @@ void python_process__bpf_config(const struct python_process *pp, struct pyebpf_p
 	proc->tstate_read_size = round8(t);
 	proc->frame_read_size = round8(f);
 	proc->code_read_size = round8(c);
+	/* 3.11+ keep a thread's frames packed on its data stack */
+	if (o->frame_instr_kind == PYEBPF_INSTR_POINTER)
+		proc->flags |= PYEBPF_PROC_FRAMES_PACKED;
 }

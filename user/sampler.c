@@ -108,7 +108,14 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 	err = pyebpf_bpf__load(s->skel);
 	if (err) {
 		err = -err;
-		explain_errno(err, "cannot load the BPF programs", why, why_size);
+		if ((err == EACCES || err == EINVAL) && geteuid() == 0)
+			/* root and still refused: the verifier said no */
+			snprintf(why, why_size,
+				 "the kernel rejected pyebpf's BPF program (%s); please report it "
+				 "with the verifier log from PYEBPF_DEBUG=1",
+				 strerror(err));
+		else
+			explain_errno(err, "cannot load the BPF programs", why, why_size);
 		goto fail;
 	}
 

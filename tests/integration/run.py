@@ -568,9 +568,10 @@ def t_split(ctx, interp):
     base = ("<module>", "main")
     a = prof.count(lambda fr: Profile.names(fr) == base + ("alpha",))
     b = prof.count(lambda fr: Profile.names(fr) == base + ("beta",))
-    if a + b < 0.8 * prof.total or a + b < 300:
-        raise Fail("only %d of %d samples are <module>;main;alpha or beta" % (a + b, prof.total),
-                   prof.top() + run.describe())
+    check_rate(prof, run, rate, secs)
+    if a + b < 0.8 * prof.total:
+        raise Fail("only %d of %d samples are <module>;main;alpha or <module>;main;beta" % (
+            a + b, prof.total), prof.top() + run.describe())
     pa = share(a, a + b)
     if abs(pa - 70) > 5:
         raise Fail("alpha %.1f%% / beta %.1f%% of %d samples, expected 70/30 +-5" % (
@@ -580,7 +581,7 @@ def t_split(ctx, interp):
 
 def t_late_thread(ctx, interp):
     out = ctx.path("late.folded")
-    secs, rate, delay = 3.5, 100, 1.0
+    secs, rate, delay = 4, 100, 1.0
     with Target([interp.path, target("late_thread.py"), "20", "stdin"], stdin=True) as t:
         t.wait_for("ready")
         run = Run([PYEBPF] + attach_args(t.pid, out, secs, rate))

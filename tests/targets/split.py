@@ -2,27 +2,31 @@
 
 Usage: split.py SECONDS
 
-alpha() and beta() have the same body, so an iteration costs the same in
-both; main() calls them alternately with 7*k and 3*k iterations, k drawn
+alpha() and beta() have the same body, and an iteration costs the same
+whatever its index (no range(): small ints are cached, so its first 256
+iterations are cheaper); main() calls them alternately with 7*k and 3*k iterations, k drawn
 from a fixed pseudo-random sequence so the chunk length never locks onto
 the sampling period. Among samples whose leaf is alpha or beta, alpha's
 share should be 70%. Must run on CPython 3.6.
 """
 import sys
 import time
+from itertools import repeat
 
 
 def alpha(n):
     t = 0
-    for i in range(n):
-        t += i * i % 7
+    x = 12345
+    for _ in repeat(None, n):
+        t = (t + x * x) % 1000003
     return t
 
 
 def beta(n):
     t = 0
-    for i in range(n):
-        t += i * i % 7
+    x = 12345
+    for _ in repeat(None, n):
+        t = (t + x * x) % 1000003
     return t
 
 

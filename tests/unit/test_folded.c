@@ -285,7 +285,7 @@ static void test_matches_naive_sort(void **state)
  * every line there, sorted, weights kept. */
 static void test_100k_stacks(void **state)
 {
-	enum { ROOT = 15, LEVELS = 5, STACKS = 100000 };
+	enum { ROOT = 10, LEVELS = 5, STACKS = 100000 };
 	struct profile *p = profile__new();
 	uint32_t stack[ROOT + LEVELS], choice[LEVELS][10];
 	char name[32], *out, *line, *prev = NULL, *save = NULL;
@@ -293,13 +293,13 @@ static void test_100k_stacks(void **state)
 	size_t lines = 0;
 
 	for (int i = 0; i < ROOT; i++) {
-		snprintf(name, sizeof(name), "root%02d", i);
-		stack[i] = intern(p, name, "/srv/app/framework.py", 100 + i);
+		snprintf(name, sizeof(name), "r%d", i);
+		stack[i] = intern(p, name, "/a.py", 100 + i);
 	}
 	for (int l = 0; l < LEVELS; l++)
 		for (int c = 0; c < 10; c++) {
-			snprintf(name, sizeof(name), "handler_%d_%d", l, c);
-			choice[l][c] = intern(p, name, "/srv/app/views.py", c);
+			snprintf(name, sizeof(name), "h%d_%d", l, c);
+			choice[l][c] = intern(p, name, "/v.py", c);
 		}
 	for (uint32_t i = 0; i < STACKS; i++) {
 		uint32_t k = i * 7919 % STACKS; /* a permutation */

@@ -239,12 +239,13 @@ static void test_long_pair_tables(void **state)
 
 static void test_locations(void **state)
 {
+	/* with co_firstlineno 10; 0x45 0x01 is the varint 69, the svarint -34 */
 	static const uint8_t t[] = {
-		LOC(LOC_SHORT0, 2), 0x12,                     /* [0, 4): 10 */
-		LOC(LOC_ONE_LINE1, 1), 3, 9,                  /* [4, 6): 11 */
-		LOC(LOC_NONE, 8),                             /* [6, 22): none */
+		LOC(LOC_SHORT0, 2), 0x12,                       /* [0, 4): 10 */
+		LOC(LOC_ONE_LINE1, 1), 3, 9,                    /* [4, 6): 11 */
+		LOC(LOC_NONE, 8),                               /* [6, 22): none */
 		LOC(LOC_LONG, 3), 0x45, 0x01, 2, 0x41, 0x01, 5, /* [22, 28): 11 - 34 */
-		LOC(LOC_NO_COLUMNS, 1), 0x44, 0x01,          /* [28, 30): -23 + 34 */
+		LOC(LOC_NO_COLUMNS, 1), 0x44, 0x01,             /* [28, 30): -23 + 34 */
 	};
 
 	(void)state;
@@ -298,9 +299,14 @@ static void test_bad_varints(void **state)
 
 static void test_absurd_line_deltas(void **state)
 {
-	/* +2^31 - 1 (6 bytes, the most a 32-bit varint holds), then -(2^31 - 1) */
-	static const uint8_t up[] = { LOC(LOC_LONG, 1), 0x7e, 0x7f, 0x7f, 0x7f, 0x7f, 0x03, 0, 0, 0 };
-	static const uint8_t down[] = { LOC(LOC_NO_COLUMNS, 1), 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x03 };
+	/* line deltas of +(2^31 - 1) and -(2^31 - 1): 6-byte varints, the most
+	 * a 32-bit varint holds */
+	static const uint8_t up[] = {
+		LOC(LOC_LONG, 1), 0x7e, 0x7f, 0x7f, 0x7f, 0x7f, 0x03, 0, 0, 0,
+	};
+	static const uint8_t down[] = {
+		LOC(LOC_NO_COLUMNS, 1), 0x7f, 0x7f, 0x7f, 0x7f, 0x7f, 0x03,
+	};
 
 	(void)state;
 	assert_int_equal(line_of(PY_LINETABLE_LOCATIONS, up, sizeof(up), 0, 0), INT_MAX);
