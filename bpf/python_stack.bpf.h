@@ -255,6 +255,7 @@ static __always_inline __u32 code_check(struct frame_walk *w, __u64 code)
 	    (__u32)(e->tag >> 32) >= second)
 		return (__u32)e->tag;
 
+	w->sample->flags |= PYEBPF_SAMPLE_NEW_CODE;
 	if (read_window(w->scratch->code, PYEBPF_CODE_WINDOW, w->proc->code_read_size, code))
 		return 0; /* paged out or freed: userspace reads it itself */
 	/* 3.13+: f_executable may hold None or another object */

@@ -118,6 +118,9 @@ enum pyebpf_frame_error {
 #define PYEBPF_SAMPLE_NO_TSTATE (1u << 1)  /* thread has no Python thread state */
 #define PYEBPF_SAMPLE_READ_ERROR (1u << 2) /* an error frame is in the stack */
 #define PYEBPF_SAMPLE_CYCLE (1u << 3)      /* frame chain loops back on itself */
+#define PYEBPF_SAMPLE_NEW_CODE (1u << 4)   /* a code object the kernel had not seen
+					      lately: userspace should read it soon,
+					      before it can be freed */
 
 /* Record header sent through the ring buffer; `n_frames` frames follow,
  * leaf first. Only the used part of `frames` is sent. */

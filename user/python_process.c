@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -163,13 +164,13 @@ int python_process__inspect(pid_t pid, struct python_process *pp, char *why, siz
 	n = readlink(path, pp->executable, sizeof(pp->executable) - 1);
 	if (n < 0) {
 		err = -errno;
-		if (err == -ENOENT)
-			return fail(why, why_size, -ESRCH, "no such process");
 		if (err == -EACCES || err == -EPERM)
 			return fail(why, why_size, err, "cannot read /proc/%d: %s", (int)pid,
 				    strerror(-err));
-		/* a kernel thread has no executable */
-		return fail(why, why_size, -ENOEXEC, "not a Python process (no executable)");
+		if (stat(path, &st) && errno == ENOENT && kill(pid, 0) && errno == ESRCH)
+			return fail(why, why_size, -ESRCH, "no such process");
+		/* it exists but has no executable: a kernel thread */
+		return fail(why, why_size, -ENOEXEC, "not a Python process (a kernel thread)");
 	}
 	pp->executable[n] = '\0';
 

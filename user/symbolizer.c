@@ -207,8 +207,10 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 
 		err = read_code(sym, frame->code, &fresh);
 		if (err) {
-			synthetic(out, err == -EINVAL ? "[not a code object]"
-						      : "[unreadable code object]");
+			/* a kernel checksum proves it was a code object then */
+			synthetic(out, err == -EINVAL && !frame->check ? "[not a code object]"
+				       : err == -EINVAL		    ? "[freed code object]"
+								    : "[unreadable code object]");
 			return err;
 		}
 		if (ci->addr) {
@@ -223,6 +225,12 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 			sym->used++;
 		}
 		*ci = fresh;
+		/* the kernel saw another object at this address: the one
+		 * sampled was freed before we could read it */
+		if (frame->check && ci->check != frame->check) {
+			synthetic(out, "[freed code object]");
+			return -ESTALE;
+		}
 	}
 
 	out->function = ci->function;

@@ -3,11 +3,12 @@
 Usage: split.py SECONDS
 
 alpha() and beta() have the same body, and an iteration costs the same
-whatever its index (no range(): small ints are cached, so its first 256
-iterations are cheaper); main() calls them alternately with 7*k and 3*k iterations, k drawn
-from a fixed pseudo-random sequence so the chunk length never locks onto
-the sampling period. Among samples whose leaf is alpha or beta, alpha's
-share should be 70%. Must run on CPython 3.6.
+whatever its index (hence repeat(), not range(): small ints are cached, so
+a range's first 257 iterations are cheaper and beta's shorter runs would
+get more of them). main() calls them alternately with 7*k and 3*k
+iterations, k drawn from a fixed pseudo-random sequence so the chunk length
+never locks onto the sampling period. Among samples whose leaf is alpha or
+beta, alpha's share should be 70%. Must run on CPython 3.6.
 """
 import sys
 import time

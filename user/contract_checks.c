@@ -1,0 +1,29 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Compile-time checks of the kernel/user contract (include/pyebpf.h): the
+ * sizes and offsets the BPF side was compiled with must be the ones this
+ * side reads, with no implicit padding anywhere.
+ */
+#include <linux/types.h>
+#include <stddef.h>
+
+#include "pyebpf.h"
+
+_Static_assert(sizeof(struct pyebpf_py_offsets) == 40, "pyebpf_py_offsets layout");
+_Static_assert(sizeof(struct pyebpf_proc) == 64, "pyebpf_proc layout");
+_Static_assert(offsetof(struct pyebpf_proc, off) == 16, "pyebpf_proc.off");
+_Static_assert(offsetof(struct pyebpf_proc, tstate_read_size) == 56, "pyebpf_proc sizes");
+_Static_assert(sizeof(struct pyebpf_frame) == 16, "pyebpf_frame layout");
+_Static_assert(PYEBPF_SAMPLE_HEADER_SIZE == 32, "pyebpf_sample header");
+_Static_assert(offsetof(struct pyebpf_sample, frames) == PYEBPF_SAMPLE_HEADER_SIZE,
+	       "pyebpf_sample frames follow the header");
+_Static_assert((PYEBPF_MAX_FRAMES & (PYEBPF_MAX_FRAMES - 1)) == 0, "power of two");
+_Static_assert((PYEBPF_TSTATE_WINDOW & (PYEBPF_TSTATE_WINDOW - 1)) == 0, "power of two");
+_Static_assert((PYEBPF_FRAME_WINDOW & (PYEBPF_FRAME_WINDOW - 1)) == 0, "power of two");
+_Static_assert((PYEBPF_CODE_WINDOW & (PYEBPF_CODE_WINDOW - 1)) == 0, "power of two");
+_Static_assert((PYEBPF_FRAME_CHUNK & (PYEBPF_FRAME_CHUNK - 1)) == 0, "power of two");
+_Static_assert(PYEBPF_DEFAULT_FRAMES <= PYEBPF_MAX_FRAMES, "default within the cap");
+
+/* ISO C wants at least one declaration in a translation unit. */
+extern const int pyebpf_contract_checked;
+const int pyebpf_contract_checked = 1;
