@@ -687,6 +687,46 @@ def t_recursion_300(ctx, interp):
         prof.total, share(n, prof.total), "/".join(map(str, sizes)))
 
 
+def t_transient_code(ctx, interp):
+    """Short-lived code objects (module bodies, exec'd code) are named after
+    themselves, not after an earlier object that lived at the same address."""
+    path = target("transient_code.py")
+    with open(path) as f:
+        src = f.read().split("\n")
+    start = next(n for n, l in enumerate(src, 1) if l.startswith('GEN_SOURCE = """\\'))
+    loop = set(n - start for n in markers(path)["gen-loop"])
+    out = ctx.path("gen.folded")
+    secs, rate = 3, 200
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate), timeout=secs + 30)
+    prof = profile_ok(run, out)
+    gen = re.compile(r"^gen_\d+\.py$")
+    per_file = {}
+    bad_line = 0
+    for fr, c in prof.stacks:
+        if Profile.names(fr[:-1]) == ("<module>", "main") and fr[-1].file \
+                and gen.match(fr[-1].file):
+            per_file[fr[-1].file] = per_file.get(fr[-1].file, 0) + c
+            if fr[-1].line not in loop:
+                bad_line += c
+    n = sum(per_file.values())
+    # each gen_N.py runs ~30 ms: ~6 samples at 200 Hz, ~100 objects in 3 s
+    if n < 0.8 * prof.total:
+        raise Fail("only %d of %d samples are <module>;main;<module> (gen_N.py:L)" % (
+            n, prof.total), prof.top() + run.describe())
+    top_file, top_n = max(per_file.items(), key=lambda kv: kv[1])
+    if len(per_file) < 20 or share(top_n, n) > 10:
+        raise Fail("%d samples in gen_N.py code fall on only %d distinct files, %s has %.0f%% "
+                   "(each runs ~30 ms: expect ~%d files with a few samples each)" % (
+                       n, len(per_file), top_file, share(top_n, n), secs / 0.03),
+                   prof.top() + run.describe())
+    if share(bad_line, n) > 2:
+        raise Fail("%d of %d gen_N.py samples are not on lines %s of the code" % (
+            bad_line, n, sorted(loop)), prof.top() + run.describe())
+    return "%d samples over %d gen_N.py files, at most %d in one" % (n, len(per_file), top_n)
+
+
 # --------------------------------------------------------------------------
 # run-control and error tests (once)
 
@@ -890,6 +930,7 @@ PER_INTERP = [
     ("late-thread", t_late_thread, True),
     ("recursion-100", t_recursion_100, True),
     ("recursion-300", t_recursion_300, True),
+    ("transient-code", t_transient_code, True),
 ]
 PER_UNSUPPORTED = [
     ("unsupported-attach", t_unsupported_attach, False),
