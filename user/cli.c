@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: MIT
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -68,14 +70,20 @@ const char *cli_format_extension(enum output_format format)
 	return "out";
 }
 
+/* Decimal, or hex with 0x as py-spy takes pids; never octal, no sign or
+ * blanks (strtoul would take "010" as 8 and " -1" as ULONG_MAX). */
 static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 {
+	bool hex = s[0] == '0' && (s[1] == 'x' || s[1] == 'X');
+	const char *digits = hex ? s + 2 : s;
 	char *end;
 	unsigned long v;
 
+	if (!(hex ? isxdigit : isdigit)((unsigned char)*digits))
+		return -1;
 	errno = 0;
-	v = strtoul(s, &end, 0); /* base 0: py-spy takes 0x hex pids too */
-	if (errno || end == s || *end || s[0] == '-' || v > max)
+	v = strtoul(digits, &end, hex ? 16 : 10);
+	if (errno || *end || v > max)
 		return -1;
 	*out = v;
 	return 0;
@@ -99,7 +107,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 		argc--;
 	}
 
-	optind = 1;
+	optind = 0; /* 0, not 1: glibc then also forgets a half-read option cluster */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:p:r:d:o:f:hV", long_options, NULL)) != -1) {
 		switch (c) {
@@ -162,8 +170,13 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 			fprintf(err, "pyebpf: option '%s' needs a value\n", argv[optind - 1]);
 			return -1;
 		default:
-			fprintf(err, "pyebpf: unknown option '%s' (see pyebpf --help)\n",
-				argv[optind - 1]);
+			/* inside a cluster like -zh, argv[optind - 1] is not the option */
+			if (optopt > 0 && optopt < 128 && !strchr("prdofhV", optopt))
+				fprintf(err, "pyebpf: unknown option '-%c' (see pyebpf --help)\n",
+					optopt);
+			else
+				fprintf(err, "pyebpf: unknown option '%s' (see pyebpf --help)\n",
+					argv[optind - 1]);
 			return -1;
 		}
 	}

@@ -21,6 +21,7 @@ struct output_file *output_file__new(const char *path, const char *stem, const c
 				     char *why, size_t why_size)
 {
 	struct output_file *of = calloc(1, sizeof(*of));
+	struct stat st;
 	int fd, err;
 
 	if (!of)
@@ -30,6 +31,13 @@ struct output_file *output_file__new(const char *path, const char *stem, const c
 			snprintf(why, why_size, "cannot write '%.64s...': path too long", path);
 			free(of);
 			errno = ENAMETOOLONG;
+			return NULL;
+		}
+		/* a directory can never be replaced by the profile: say so now */
+		if (!stat(path, &st) && S_ISDIR(st.st_mode)) {
+			snprintf(why, why_size, "cannot write '%s': %s", path, strerror(EISDIR));
+			free(of);
+			errno = EISDIR;
 			return NULL;
 		}
 		snprintf(of->path, sizeof(of->path), "%s", path);

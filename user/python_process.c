@@ -45,6 +45,22 @@ static struct elf_file *open_mapped(pid_t pid, const struct proc_map *m)
 	return elf_file__open(path);
 }
 
+/* Whether /proc/PID/stat says the process is a zombie (state Z). */
+static bool is_zombie(pid_t pid)
+{
+	char path[64], buf[512], *p = NULL;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (fgets(buf, sizeof(buf), f))
+		p = strrchr(buf, ')'); /* the name in parentheses may hold anything */
+	fclose(f);
+	return p && p[1] == ' ' && p[2] == 'Z';
+}
+
 /* "libpython3.12.so.1.0" -> 3, 12; "python3.11" -> 3, 11. */
 static bool version_from_name(const char *path, int *major, int *minor)
 {
@@ -169,7 +185,10 @@ int python_process__inspect(pid_t pid, struct python_process *pp, char *why, siz
 				    strerror(-err));
 		if (stat(path, &st) && errno == ENOENT && kill(pid, 0) && errno == ESRCH)
 			return fail(why, why_size, -ESRCH, "no such process");
-		/* it exists but has no executable: a kernel thread */
+		/* it exists but has no executable: exited and not yet reaped,
+		 * or a kernel thread */
+		if (is_zombie(pid))
+			return fail(why, why_size, -ESRCH, "no such process (it has exited)");
 		return fail(why, why_size, -ENOEXEC, "not a Python process (a kernel thread)");
 	}
 	pp->executable[n] = '\0';

@@ -36,15 +36,15 @@ int python_str_shape(const struct py_layout *layout, const uint8_t *hdr, size_t 
 	shape->length = (uint64_t)length;
 	shape->kind = STATE_KIND(state);
 	shape->data_pointer_offset = layout->unicode_compact_size;
-	if (STATE_ASCII(state)) {
-		if (shape->kind != 1 || !STATE_COMPACT(state))
-			return -EINVAL;
-		shape->data_offset = layout->unicode_ascii_size;
-	} else if (STATE_COMPACT(state)) {
-		shape->data_offset = layout->unicode_compact_size;
-	} else {
+	/* a legacy string (a str subclass instance) may be ASCII too */
+	if (STATE_ASCII(state) && shape->kind != 1)
+		return -EINVAL;
+	if (!STATE_COMPACT(state))
 		shape->data_offset = -1;
-	}
+	else if (STATE_ASCII(state))
+		shape->data_offset = layout->unicode_ascii_size;
+	else
+		shape->data_offset = layout->unicode_compact_size;
 	if (shape->kind != 1 && shape->kind != 2 && shape->kind != 4)
 		return -EINVAL;
 	return 0;

@@ -375,10 +375,12 @@ class Profile:
 
 
 def _compress(frames):
-    """Names root first, runs of one name shown as name*N; the leaf frame in
-    full."""
+    """A short stack in full; a long one as names root first, runs of one
+    name shown as name*N, and the leaf frame in full."""
     if not frames:
         return "(empty stack)"
+    if len(frames) <= 6:
+        return ";".join(f.raw for f in frames)
     parts = []
     names = [f.func for f in frames[:-1]]
     i = 0
