@@ -2,21 +2,26 @@
 /*
  * Measures pyebpf's sampler against a running Python process.
  *
- *   bench-sampler cost --pid PID [--rate HZ] [--seconds S]
+ *   bench-sampler cost --pid PID [--rate HZ] [--seconds S] [--reps R]
  *     BPF run time per target sample, from the kernel's BPF statistics.
  *     First S seconds with the process not registered (every run takes
- *     the cheap non-target path), then S seconds registered; the target
- *     cost is what the second phase spent beyond its non-target runs.
+ *     the cheap non-target path), then R times S seconds registered; the
+ *     target cost is what each of those spent beyond its non-target runs.
+ *     One line per repetition.
  *
  *   bench-sampler toggle --pid PID [--rate HZ] [--pairs N] [--window-ms W]
+ *                        [--unregistered]
  *     Switches sampling on and off in alternating windows and prints each
- *     window as "on|off START END" (CLOCK_MONOTONIC seconds), so a target
- *     that logs its own progress can compare its speed in both.
+ *     window as {"on":0|1,"start":S,"end":E} (CLOCK_MONOTONIC seconds), so
+ *     a target that logs its own progress can compare its speed in both.
+ *     With --unregistered the process is never registered: the windows
+ *     then differ only by the timer interrupt and the non-target path.
  *
  * Output is one JSON object per line on stdout.
  */
 #include <errno.h>
 #include <getopt.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,70 +64,115 @@ static void run_for(struct sampler *s, double seconds)
 	sampler__consume(s);
 }
 
-static int snapshot(struct sampler *s, uint64_t *ns, uint64_t *cnt, uint64_t *target)
-{
+struct snap {
+	uint64_t run_ns, run_cnt; /* the program's runs, target or not */
 	uint64_t stats[PYEBPF_STAT__COUNT];
-	int err = sampler__run_stats(s, ns, cnt);
+};
+
+static int snapshot(struct sampler *s, struct snap *out)
+{
+	int err = sampler__run_stats(s, &out->run_ns, &out->run_cnt);
 
 	if (!err)
-		err = sampler__stats(s, stats);
-	*target = stats[PYEBPF_STAT_SAMPLES];
+		err = sampler__stats(s, out->stats);
+	if (err)
+		fprintf(stderr, "bench: cannot read BPF statistics: %s\n", strerror(-err));
 	return err;
 }
 
-static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pyebpf_proc *proc,
-		double seconds)
+static uint64_t delta(const struct snap *a, const struct snap *b, int stat)
 {
-	uint64_t ns0, cnt0, t0, ns1, cnt1, t1, ns2, cnt2, t2;
-	double nontarget_ns, target_ns;
-	int err;
+	return b->stats[stat] - a->stats[stat];
+}
+
+static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pyebpf_proc *proc,
+		double seconds, int reps)
+{
+	struct snap a, b;
+	double nontarget_ns;
+	uint64_t nontarget_runs;
+	int err, rep;
 
 	err = sampler__enable_run_stats(s);
 	if (err) {
 		fprintf(stderr, "bench: cannot enable BPF stats: %s\n", strerror(-err));
 		return 1;
 	}
-	if (snapshot(s, &ns0, &cnt0, &t0))
+	/* phase 1: nothing registered, every run takes the non-target path */
+	if (snapshot(s, &a))
 		return 1;
 	run_for(s, seconds);
-	if (snapshot(s, &ns1, &cnt1, &t1))
+	if (snapshot(s, &b))
 		return 1;
-	if (sampler__add_process(s, (uint32_t)pid, proc))
-		return 1;
-	c->samples = c->frames = 0;
-	run_for(s, seconds);
-	if (snapshot(s, &ns2, &cnt2, &t2))
-		return 1;
+	nontarget_runs = b.run_cnt - a.run_cnt;
+	nontarget_ns = nontarget_runs ? (double)(b.run_ns - a.run_ns) / nontarget_runs : 0;
 
-	nontarget_ns = cnt1 > cnt0 ? (double)(ns1 - ns0) / (cnt1 - cnt0) : 0;
-	uint64_t target = t2 - t1, other = (cnt2 - cnt1) - target;
-
-	if (!target) {
-		fprintf(stderr, "bench: no target samples: is pid %d busy?\n", (int)pid);
+	/* phase 2: registered; the first samples fill the thread and code
+	 * caches, so they are left out */
+	err = sampler__add_process(s, (uint32_t)pid, proc);
+	if (err) {
+		fprintf(stderr, "bench: cannot register pid %d: %s\n", (int)pid, strerror(-err));
 		return 1;
 	}
-	target_ns = ((double)(ns2 - ns1) - other * nontarget_ns) / target;
-	printf("{\"mode\":\"cost\",\"target_samples\":%llu,\"nontarget_runs\":%llu,"
-	       "\"avg_frames\":%.1f,\"target_ns\":%.0f,\"nontarget_ns\":%.0f}\n",
-	       (unsigned long long)target, (unsigned long long)(cnt1 - cnt0),
-	       c->samples ? (double)c->frames / c->samples : 0.0, target_ns, nontarget_ns);
+	run_for(s, 0.2);
+	for (rep = 0; rep < reps; rep++) {
+		uint64_t target, other;
+		double target_ns;
+
+		if (snapshot(s, &a))
+			return 1;
+		c->samples = c->frames = 0;
+		run_for(s, seconds);
+		if (snapshot(s, &b))
+			return 1;
+		target = delta(&a, &b, PYEBPF_STAT_SAMPLES);
+		if (!target) {
+			fprintf(stderr, "bench: no target samples: is pid %d busy?\n", (int)pid);
+			return 1;
+		}
+		/* runs on other CPUs or for other processes cost what phase 1 did */
+		other = (b.run_cnt - a.run_cnt) - target;
+		target_ns = ((double)(b.run_ns - a.run_ns) - other * nontarget_ns) / target;
+		printf("{\"mode\":\"cost\",\"rep\":%d,\"target_samples\":%llu,"
+		       "\"delivered\":%llu,\"lost\":%llu,\"read_errors\":%llu,\"no_tstate\":%llu,"
+		       "\"other_runs\":%llu,\"nontarget_runs\":%llu,\"avg_frames\":%.1f,"
+		       "\"target_ns\":%.0f,\"nontarget_ns\":%.0f}\n",
+		       rep, (unsigned long long)target, (unsigned long long)c->samples,
+		       (unsigned long long)delta(&a, &b, PYEBPF_STAT_LOST),
+		       (unsigned long long)delta(&a, &b, PYEBPF_STAT_READ_ERRORS),
+		       (unsigned long long)delta(&a, &b, PYEBPF_STAT_NO_TSTATE),
+		       (unsigned long long)other, (unsigned long long)nontarget_runs,
+		       c->samples ? (double)c->frames / c->samples : 0.0, target_ns, nontarget_ns);
+		fflush(stdout);
+	}
 	return 0;
 }
 
 static int toggle(struct sampler *s, pid_t pid, const struct pyebpf_proc *proc, int pairs,
-		  int window_ms)
+		  int window_ms, bool do_register)
 {
-	int i, on;
+	int i, on, err;
 
-	if (sampler__add_process(s, (uint32_t)pid, proc))
-		return 1;
+	if (do_register) {
+		err = sampler__add_process(s, (uint32_t)pid, proc);
+		if (err) {
+			fprintf(stderr, "bench: cannot register pid %d: %s\n", (int)pid,
+				strerror(-err));
+			return 1;
+		}
+	}
 	for (i = 0; i < pairs; i++) {
 		/* alternate which half comes first so drift cancels */
 		for (on = 0; on < 2; on++) {
 			int enabled = (on + i) % 2;
 			double start;
 
-			sampler__set_enabled(s, enabled);
+			err = sampler__set_enabled(s, enabled);
+			if (err) {
+				fprintf(stderr, "bench: cannot switch sampling: %s\n",
+					strerror(-err));
+				return 1;
+			}
 			start = mono();
 			run_for(s, window_ms / 1000.0);
 			printf("{\"mode\":\"window\",\"on\":%d,\"start\":%.6f,\"end\":%.6f}\n",
@@ -141,6 +191,8 @@ int main(int argc, char **argv)
 		{ "seconds", required_argument, NULL, 's' },
 		{ "pairs", required_argument, NULL, 'n' },
 		{ "window-ms", required_argument, NULL, 'w' },
+		{ "reps", required_argument, NULL, 'R' },
+		{ "unregistered", no_argument, NULL, 'u' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct counts counts = { 0 };
@@ -150,7 +202,8 @@ int main(int argc, char **argv)
 	struct pyebpf_proc proc;
 	struct sampler *s;
 	double seconds = 3;
-	int pairs = 20, window_ms = 1000, c, ret;
+	int pairs = 20, window_ms = 1000, reps = 1, c, ret;
+	bool do_register = true;
 	pid_t pid = 0;
 	char why[512];
 
@@ -166,8 +219,15 @@ int main(int argc, char **argv)
 		case 's': seconds = atof(optarg); break;
 		case 'n': pairs = atoi(optarg); break;
 		case 'w': window_ms = atoi(optarg); break;
+		case 'R': reps = atoi(optarg); break;
+		case 'u': do_register = false; break;
 		default: return 2;
 		}
+	}
+	if (pid <= 0 || reps < 1 || pairs < 1 || window_ms < 1 || !(seconds > 0)) {
+		fprintf(stderr, "bench: need --pid, and positive --reps, --pairs, --window-ms, "
+				"--seconds\n");
+		return 2;
 	}
 	if (python_process__inspect(pid, &pp, why, sizeof(why))) {
 		fprintf(stderr, "bench: pid %d: %s\n", (int)pid, why);
@@ -180,9 +240,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[1], "cost"))
-		ret = cost(s, &counts, pid, &proc, seconds);
+		ret = cost(s, &counts, pid, &proc, seconds, reps);
 	else
-		ret = toggle(s, pid, &proc, pairs, window_ms);
+		ret = toggle(s, pid, &proc, pairs, window_ms, do_register);
 	sampler__free(s);
 	return ret;
 }

@@ -30,13 +30,17 @@ struct {
 	__type(value, struct thread_cache_entry);
 } thread_cache SEC(".maps");
 
-/* Code object address -> checksum, shared by all CPUs, direct-mapped.
- * Saves reading every frame's code object on every sample. Entries are
- * written without locks; `sum` rejects one torn by two writers. */
+/* (code object, the frame's function and globals) -> checksum, shared by
+ * all CPUs, direct-mapped. Saves reading every frame's code object on every
+ * sample. A code object freed and replaced at the same address comes with
+ * another function object or globals, so it misses and is read again.
+ * Entries are written without locks; `sum` rejects one torn by two
+ * writers. */
 struct code_check_entry {
 	__u64 code;
-	__u64 tag; /* check | expiry second << 32 */
-	__u64 sum; /* code ^ tag */
+	__u64 frame_key; /* f_funcobj ^ f_globals of the frame that used it */
+	__u64 tag;       /* check | expiry second << 32 */
+	__u64 sum;       /* code ^ frame_key ^ tag */
 };
 
 #define CODE_CHECK_SLOTS 4096

@@ -241,9 +241,10 @@ static __always_inline long load_frame(struct frame_walk *w, __u64 frame)
 	return 0;
 }
 
-/* The checksum of a code object: from the shared cache, or read. 0 when
- * the code object is unreadable; ~0 when it is not a code object. */
-static __always_inline __u32 code_check(struct frame_walk *w, __u64 code)
+/* The checksum of a code object: from the shared cache, or read (then
+ * marked PYEBPF_CHECK_FRESH). 0 when the code object is unreadable; ~0
+ * when it is not a code object. */
+static __always_inline __u32 code_check(struct frame_walk *w, __u64 code, __u64 frame_key)
 {
 	const struct pyebpf_py_offsets *off = &w->proc->off;
 	__u32 slot = (__u32)((code >> 4) ^ (code >> 16)) & (CODE_CHECK_SLOTS - 1);
@@ -251,8 +252,8 @@ static __always_inline __u32 code_check(struct frame_walk *w, __u64 code)
 	__u32 second = (__u32)(w->now >> 30); /* ~1.07 s */
 	__u32 check;
 
-	if (e && e->code == code && (e->code ^ e->tag) == e->sum &&
-	    (__u32)(e->tag >> 32) >= second)
+	if (e && e->code == code && e->frame_key == frame_key &&
+	    (e->code ^ e->frame_key ^ e->tag) == e->sum && (__u32)(e->tag >> 32) >= second)
 		return (__u32)e->tag;
 
 	w->sample->flags |= PYEBPF_SAMPLE_NEW_CODE;
@@ -264,17 +265,19 @@ static __always_inline __u32 code_check(struct frame_walk *w, __u64 code)
 		return ~0u;
 	check = pyebpf_code_check(win_s32(w->scratch->code, off->code_argcount, PYEBPF_CODE_WINDOW),
 				  win_s32(w->scratch->code, off->code_firstlineno,
-					  PYEBPF_CODE_WINDOW));
+					  PYEBPF_CODE_WINDOW),
+				  win_u64(w->scratch->code, off->code_name, PYEBPF_CODE_WINDOW),
+				  win_u64(w->scratch->code, off->code_filename, PYEBPF_CODE_WINDOW));
 	if (e) {
-		/* trusted for a second or two: a code object freed and its
-		 * address reused within that window keeps the old checksum */
+		/* re-read at least every second or two, whatever the key says */
 		__u64 tag = check | ((__u64)(second + 1) << 32);
 
 		e->code = code;
+		e->frame_key = frame_key;
 		e->tag = tag;
-		e->sum = code ^ tag;
+		e->sum = code ^ frame_key ^ tag;
 	}
-	return check;
+	return check | PYEBPF_CHECK_FRESH;
 }
 
 /* Field access in the frame chunk at a variable frame offset. */
@@ -350,7 +353,9 @@ static long frame_walk_step(__u32 i, void *arg)
 		instr = ip >= code && ip - code < (1ull << 31) ? (__u32)(ip - code) : ~0u;
 	}
 
-	check = code_check(w, code);
+	check = code_check(w, code,
+			   frame_u64(chunk, at, off->frame_funcobj) ^
+				   (frame_u64(chunk, at, off->frame_globals) << 1));
 	if (check == ~0u)
 		return 0; /* not a code object: not a Python frame */
 	emit_frame(w, code, instr, check);

@@ -61,9 +61,14 @@ struct pyebpf_py_offsets {
 	__s16 frame_code;   /* f_code / f_executable (tagged in 3.14: low bits masked) */
 	__s16 frame_instr;  /* int f_lasti (<=3.10) or prev_instr / instr_ptr (3.11+) */
 	__s16 frame_owner;  /* char owner (3.12+); frames owned by the C stack are skipped */
-	/* PyCodeObject */
+	__s16 frame_globals; /* f_globals: with frame_funcobj, tells a code object
+	                        from another at the same address without reading it */
+	__s16 frame_funcobj; /* f_func / f_funcobj (3.11+) */
+	/* PyCodeObject: the fields the checksum covers */
 	__s16 code_argcount;
 	__s16 code_firstlineno;
+	__s16 code_name;     /* co_name (PyObject *) */
+	__s16 code_filename; /* co_filename (PyObject *) */
 	/* PYEBPF_INSTR_* */
 	__u8 frame_instr_kind;
 	/* frames whose owner >= this are interpreter shims, not Python code
@@ -105,8 +110,15 @@ struct pyebpf_frame {
 	__u32 instr; /* PYEBPF_INSTR_LASTI: f_lasti; POINTER: byte offset of the
 	                instruction pointer from `code`; for error frames a
 	                PYEBPF_FRAME_ERR_* code */
-	__u32 check; /* pyebpf_code_check() of the code object, 0 if unread */
+	__u32 check; /* pyebpf_code_check() of the code object, 0 if unread,
+	                with PYEBPF_CHECK_FRESH set when the kernel read the
+	                code object for this very sample */
 };
+
+/* In pyebpf_frame.check: the kernel read the code object just now (first
+ * sight, or another function/globals than last time): userspace should
+ * read it again too rather than trust its cache. */
+#define PYEBPF_CHECK_FRESH 1u
 
 enum pyebpf_frame_error {
 	PYEBPF_FRAME_ERR_READ_FRAME = 1, /* the frame itself was unreadable */
@@ -151,15 +163,23 @@ enum pyebpf_stat {
 };
 
 /* The checksum the kernel computes from a code object, so userspace can
- * tell a freed and reused code object from the one it has cached. Never 0
- * (0 means "not read"). */
-static inline __u32 pyebpf_code_check(__s32 argcount, __s32 firstlineno)
+ * tell a freed and reused code object from the one it has cached: its
+ * argument count, first line, and the addresses of its name and file name
+ * (module bodies all start at line 1 with no arguments; their names and
+ * files tell them apart). Never 0 (0 means "not read"); bit 0 is left for
+ * PYEBPF_CHECK_FRESH. */
+static inline __u32 pyebpf_code_check(__s32 argcount, __s32 firstlineno, __u64 name,
+				      __u64 filename)
 {
-	__u32 h = (__u32)firstlineno * 2654435761u;
+	__u64 h = (__u64)(__u32)firstlineno * 0x9e3779b97f4a7c15ull;
 
-	h ^= ((__u32)argcount + 0x9e3779b9u) * 0x85ebca6bu;
-	h ^= h >> 15;
-	return h | 1u;
+	h ^= ((__u64)(__u32)argcount + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull;
+	h ^= name * 0x94d049bb133111ebull;
+	h ^= (filename >> 3) * 0x2545f4914f6cdd1dull;
+	h ^= h >> 29;
+	h *= 0xbf58476d1ce4e5b9ull;
+	h ^= h >> 32;
+	return ((__u32)h | 2u) & ~PYEBPF_CHECK_FRESH;
 }
 
 #endif /* PYEBPF_H */

@@ -135,6 +135,12 @@ def rules(minor):
         r["bpf.frame_instr"] = Off(frame, "prev_instr", PTR)
         r["bpf.frame_instr_kind"] = Const("PYEBPF_INSTR_POINTER")
     r["bpf.frame_code"] = Off(frame, "f_code", PTR)
+    r["bpf.frame_globals"] = Off(frame, "f_globals", PTR)
+    # the function object moved into the frame in 3.11 (renamed in 3.12)
+    r["bpf.frame_funcobj"] = (ABSENT if minor <= 10 else
+                              Off(frame, "f_func" if minor == 11 else "f_funcobj", PTR))
+    r["bpf.code_name"] = Off(code, "co_name", PTR)
+    r["bpf.code_filename"] = Off(code, "co_filename", PTR)
     # 3.12 pushes a shim frame owned by the C stack on every entry into
     # the eval loop; 3.11 has `owner` but no such frames.
     if minor >= 12:

@@ -9,10 +9,10 @@
 
 #include "pyebpf.h"
 
-_Static_assert(sizeof(struct pyebpf_py_offsets) == 40, "pyebpf_py_offsets layout");
-_Static_assert(sizeof(struct pyebpf_proc) == 64, "pyebpf_proc layout");
+_Static_assert(sizeof(struct pyebpf_py_offsets) == 48, "pyebpf_py_offsets layout");
+_Static_assert(sizeof(struct pyebpf_proc) == 72, "pyebpf_proc layout");
 _Static_assert(offsetof(struct pyebpf_proc, off) == 16, "pyebpf_proc.off");
-_Static_assert(offsetof(struct pyebpf_proc, tstate_read_size) == 56, "pyebpf_proc sizes");
+_Static_assert(offsetof(struct pyebpf_proc, tstate_read_size) == 64, "pyebpf_proc sizes");
 _Static_assert(sizeof(struct pyebpf_frame) == 16, "pyebpf_frame layout");
 _Static_assert(PYEBPF_SAMPLE_HEADER_SIZE == 32, "pyebpf_sample header");
 _Static_assert(offsetof(struct pyebpf_sample, frames) == PYEBPF_SAMPLE_HEADER_SIZE,

@@ -544,6 +544,13 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 	l.bpf.tstate_thread_id = (__s16)v[V_TSTATE_THREAD_ID];
 	l.bpf.tstate_native_thread_id = (__s16)v[V_TSTATE_NATIVE_THREAD_ID];
 	l.bpf.tstate_datastack_chunk = (__s16)v[V_TSTATE_DATASTACK_CHUNK];
+	l.bpf.code_name = (__s16)v[V_CODE_NAME];
+	l.bpf.code_filename = (__s16)v[V_CODE_FILENAME];
+	/* Not in the debug offsets: in 3.13 and 3.14 the frame starts
+	 * {f_executable, previous, f_funcobj, f_globals, ...} (checked against
+	 * 3.13's DWARF by the unit test) */
+	l.bpf.frame_funcobj = (__s16)(v[V_FRAME_PREVIOUS] + 8);
+	l.bpf.frame_globals = (__s16)(v[V_FRAME_PREVIOUS] + 16);
 	/* _PyStackChunk {previous, size, top, data[]}: the same 3.11 to 3.14,
 	 * and not in the debug offsets */
 	l.bpf.stack_chunk_data = 24;

@@ -314,7 +314,11 @@ void python_process__bpf_config(const struct python_process *pp, struct pyebpf_p
 	f = end_of(o->frame_code, 8, f);
 	f = end_of(o->frame_instr, o->frame_instr_kind == PYEBPF_INSTR_LASTI ? 4 : 8, f);
 	f = end_of(o->frame_owner, 1, f);
+	f = end_of(o->frame_globals, 8, f);
+	f = end_of(o->frame_funcobj, 8, f);
 	c = end_of(o->code_argcount, 4, c);
+	c = end_of(o->code_name, 8, c);
+	c = end_of(o->code_filename, 8, c);
 	c = end_of(o->code_firstlineno, 4, c);
 
 	proc->tstate_read_size = round8(t);

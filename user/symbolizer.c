@@ -2,6 +2,7 @@
 #include "symbolizer.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,7 +128,7 @@ static int read_code(struct symbolizer *sym, uint64_t addr, struct code_info *ci
 {
 	const struct py_layout *l = sym->layout;
 	uint8_t buf[512];
-	uint64_t type, name_addr, file_addr, table_addr;
+	uint64_t type, name_addr, file_addr, table_addr, co_name;
 	int32_t argcount, firstlineno;
 	ssize_t got;
 	int name_off = l->code_qualname >= 0 ? l->code_qualname : l->code_name;
@@ -141,14 +142,15 @@ static int read_code(struct symbolizer *sym, uint64_t addr, struct code_info *ci
 	    read_i32(buf, got, l->code_firstlineno, &firstlineno) ||
 	    read_ptr(buf, got, name_off, &name_addr) ||
 	    read_ptr(buf, got, l->code_filename, &file_addr) ||
-	    read_ptr(buf, got, l->code_linetable, &table_addr))
+	    read_ptr(buf, got, l->code_linetable, &table_addr) ||
+	    read_ptr(buf, got, l->code_name, &co_name))
 		return -EFAULT;
 	if (sym->code_type_addr && type != sym->code_type_addr)
 		return -EINVAL;
 
 	memset(ci, 0, sizeof(*ci));
 	ci->addr = addr;
-	ci->check = pyebpf_code_check(argcount, firstlineno);
+	ci->check = pyebpf_code_check(argcount, firstlineno, co_name, file_addr);
 	ci->firstlineno = firstlineno;
 	ci->function = python_str_read(sym->pid, l, name_addr);
 	ci->file = python_str_read(sym->pid, l, file_addr);
@@ -189,6 +191,8 @@ static void synthetic(struct resolved_frame *out, const char *name)
 int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame,
 			struct resolved_frame *out)
 {
+	uint32_t check = frame->check & ~PYEBPF_CHECK_FRESH;
+	bool kernel_read = frame->check & PYEBPF_CHECK_FRESH;
 	struct code_info *ci;
 	int64_t offset;
 	int err;
@@ -201,14 +205,15 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 
 	ci = find_slot(sym->slots, sym->nslots, frame->code);
 	/* a checksum mismatch means the object was freed and the address
-	 * reused: read it again */
-	if (!ci->addr || (frame->check && ci->check != frame->check)) {
+	 * reused; a fresh kernel read means it may have been (another object
+	 * with the same checksum): read it again */
+	if (!ci->addr || kernel_read || (check && ci->check != check)) {
 		struct code_info fresh;
 
 		err = read_code(sym, frame->code, &fresh);
 		if (err) {
 			/* a kernel checksum proves it was a code object then */
-			synthetic(out, err == -EINVAL && !frame->check ? "[not a code object]"
+			synthetic(out, err == -EINVAL && !check ? "[not a code object]"
 				       : err == -EINVAL		    ? "[freed code object]"
 								    : "[unreadable code object]");
 			return err;
@@ -227,7 +232,7 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 		*ci = fresh;
 		/* the kernel saw another object at this address: the one
 		 * sampled was freed before we could read it */
-		if (frame->check && ci->check != frame->check) {
+		if (check && ci->check != check) {
 			synthetic(out, "[freed code object]");
 			return -ESTALE;
 		}

@@ -661,8 +661,9 @@ def t_recursion_100(ctx, interp):
     if share(good, n) < 98:
         bad = next(fr for fr, c in full if not lines_ok(fr))
         raise Fail("wrong file:line in %d of %d full stacks (recurse calls on %s, innermost "
-                   "on %s, leaf on %s)" % (n - good, n, sorted(mk["recurse-call"]),
-                                           sorted(mk["recurse-leaf-call"]), sorted(mk["leaf-loop"])),
+                   "on %s, leaf on %s)" % (
+                       n - good, n, sorted(mk["recurse-call"]),
+                       sorted(mk["recurse-leaf-call"]), sorted(mk["leaf-loop"])),
                    ["e.g.: " + ";".join(f.raw for f in bad[:4]) + ";...;"
                     + ";".join(f.raw for f in bad[-3:])] + prof.top() + run.describe())
     return "%d samples, %.1f%% with all %d frames" % (prof.total, share(n, prof.total), depth + 3)
@@ -858,12 +859,10 @@ def t_bad_output(ctx, py):
 
 
 def t_usage(ctx, py):
-    results = []
     for args in (["record", "-f", "raw", "-o", ctx.path("x.folded")],
                  ["record", "--no-such-flag", "-p", "1", "-o", ctx.path("x.folded")]):
         run = pyebpf(args, timeout=20)
         _error_check(run, 2, [], "pyebpf " + " ".join(args), 10, one_line=False)
-        results.append("status 2")
     return "no target and unknown flag: both exit 2"
 
 
@@ -985,7 +984,9 @@ def run_case(case, missing):
         failed = False
         return ("SKIP", name, str(e), [])
     except Fail as e:
-        return ("FAIL", name, e.reason, e.details + ["kept " + ctx.dir])
+        return ("FAIL", name, e.reason, e.details + [
+            "load average %.2f %.2f %.2f on %d CPUs" % (os.getloadavg() + (os.cpu_count(),)),
+            "kept " + ctx.dir])
     except Exception as e:  # a harness bug must not pass
         import traceback
         return ("FAIL", name, "harness error: %r" % e, traceback.format_exc().splitlines())

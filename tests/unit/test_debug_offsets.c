@@ -118,6 +118,14 @@ static void test_313_fixture_matches_dwarf(void **state)
 	check_313_truth(&l);
 	/* the brief's anchor: current_frame at 72 in 3.13.0 */
 	assert_int_equal(l.bpf.tstate_frame, 72);
+	/* derived, not in the block: gdb on 3.13.0's libpython says
+	 * &((struct _PyInterpreterFrame *)0)->f_funcobj == 16, ->f_globals == 24,
+	 * &((PyThreadState *)0)->datastack_chunk is in the block */
+	assert_int_equal(l.bpf.frame_funcobj, 16);
+	assert_int_equal(l.bpf.frame_globals, 24);
+	assert_int_equal(l.bpf.stack_chunk_data, 24);
+	assert_int_equal(l.bpf.code_name, l.code_name);
+	assert_int_equal(l.bpf.code_filename, l.code_filename);
 }
 
 /* Exactly the block suffices, one byte less does not; nothing past `len`

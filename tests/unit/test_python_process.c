@@ -334,9 +334,13 @@ static void check_bpf_config(const struct python_process *pp)
 	f = max_u(f, need(o->frame_instr, o->frame_instr_kind == PYEBPF_INSTR_LASTI ? 4 : 8,
 			  proc.frame_read_size, "frame_instr"));
 	f = max_u(f, need(o->frame_owner, 1, proc.frame_read_size, "frame_owner"));
+	f = max_u(f, need(o->frame_globals, 8, proc.frame_read_size, "frame_globals"));
+	f = max_u(f, need(o->frame_funcobj, 8, proc.frame_read_size, "frame_funcobj"));
 	c = max_u(c, need(8, 8, proc.code_read_size, "ob_type")); /* the type check */
 	c = max_u(c, need(o->code_argcount, 4, proc.code_read_size, "code_argcount"));
 	c = max_u(c, need(o->code_firstlineno, 4, proc.code_read_size, "code_firstlineno"));
+	c = max_u(c, need(o->code_name, 8, proc.code_read_size, "code_name"));
+	c = max_u(c, need(o->code_filename, 8, proc.code_read_size, "code_filename"));
 
 	assert_true(t > 0 && f > 0);
 	check_size(proc.tstate_read_size, t, PYEBPF_TSTATE_WINDOW, "tstate");

@@ -123,8 +123,9 @@ static const char script[] =
 	"for f in (grüße, Kläss.méthode, 函数, \xf0\xa0\x80\x80):\n"
 	"    c = f.__code__\n"
 	"    name = getattr(c, 'co_qualname', c.co_name)\n"
-	"    sys.stdout.write('code %d %d %d %s %s\\n' % (id(c), c.co_firstlineno,\n"
-	"        c.co_argcount, name.encode('utf-8').hex(), c.co_filename.encode('utf-8').hex()))\n"
+	"    sys.stdout.write('code %d %d %d %s %s %d %d\\n' % (id(c), c.co_firstlineno,\n"
+	"        c.co_argcount, name.encode('utf-8').hex(), c.co_filename.encode('utf-8').hex(),\n"
+	"        id(c.co_name), id(c.co_filename)))\n"
 	"    sys.stdout.write('lines' + ''.join(' %d:%d' % (o, l)\n"
 	"        for o, l in dis.findlinestarts(c) if l is not None) + '\\n')\n"
 	"sys.stdout.write('list %d\\nend\\n' % id(keep))\n"
@@ -183,6 +184,7 @@ struct line_start {
 struct child_function {
 	uint64_t code;
 	int firstlineno, argcount;
+	uint64_t co_name, co_filename; /* the str objects' addresses */
 	char name[256], file[256];
 	struct line_start lines[64];
 	size_t n_lines;
@@ -223,10 +225,14 @@ static void start_child(struct live_python *lp, const char *python, struct child
 
 		if (!live_python_line(lp, line, sizeof(line)))
 			fail_msg("%s %s: no report (did the script fail?)", python, script_path);
-		assert_int_equal(sscanf(line, "code %llu %d %d %599s %599s", &code, &f->firstlineno,
-					&f->argcount, name, file),
-				 5);
+		unsigned long long name_id, file_id;
+
+		assert_int_equal(sscanf(line, "code %llu %d %d %599s %599s %llu %llu", &code,
+					&f->firstlineno, &f->argcount, name, file, &name_id, &file_id),
+				 7);
 		f->code = code;
+		f->co_name = name_id;
+		f->co_filename = file_id;
 		hex_decode(name, f->name, sizeof(f->name));
 		hex_decode(file, f->file, sizeof(f->file));
 
@@ -342,7 +348,8 @@ static void check_interpreter(struct live_python *lp, const char *python)
 		assert_int_equal(out.line, want->firstlineno);
 
 		/* the kernel's checksum of the live object matches: no re-read */
-		frame.check = pyebpf_code_check(f->argcount, f->firstlineno);
+		frame.check = pyebpf_code_check(f->argcount, f->firstlineno, f->co_name,
+						f->co_filename);
 		frame.instr = instr_at(&pp.layout, f->lines[0].offset);
 		assert_int_equal(symbolizer__resolve(sym, &frame, &out), 0);
 		assert_string_equal(out.function, name);
@@ -356,7 +363,8 @@ static void check_interpreter(struct live_python *lp, const char *python)
 		struct pyebpf_frame frame = {
 			.code = c.f[0].code,
 			.instr = instr_at(&pp.layout, c.f[0].lines[0].offset),
-			.check = pyebpf_code_check(c.f[0].argcount, c.f[0].firstlineno) ^ 0x100,
+			.check = pyebpf_code_check(c.f[0].argcount, c.f[0].firstlineno,
+						   c.f[0].co_name, c.f[0].co_filename) ^ 0x100,
 		};
 		struct symbolizer *fresh = symbolizer__new(lp->pid, &pp.layout, pp.code_type_addr);
 
