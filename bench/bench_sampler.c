@@ -7,7 +7,8 @@
  *     First S seconds with the process not registered (every run takes
  *     the cheap non-target path), then R times S seconds registered; the
  *     target cost is what each of those spent beyond its non-target runs.
- *     One line per repetition.
+ *     One line per repetition, with its start and end (CLOCK_MONOTONIC
+ *     seconds) and those of the non-target phase.
  *
  *   bench-sampler toggle --pid PID [--rate HZ] [--pairs N] [--window-ms W]
  *                        [--unregistered]
@@ -89,7 +90,7 @@ static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pye
 		double seconds, int reps)
 {
 	struct snap a, b;
-	double nontarget_ns;
+	double nontarget_ns, nt_start, nt_end;
 	uint64_t nontarget_runs;
 	int err, rep;
 
@@ -101,7 +102,9 @@ static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pye
 	/* phase 1: nothing registered, every run takes the non-target path */
 	if (snapshot(s, &a))
 		return 1;
+	nt_start = mono();
 	run_for(s, seconds);
+	nt_end = mono();
 	if (snapshot(s, &b))
 		return 1;
 	nontarget_runs = b.run_cnt - a.run_cnt;
@@ -117,12 +120,14 @@ static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pye
 	run_for(s, 0.2);
 	for (rep = 0; rep < reps; rep++) {
 		uint64_t target, other;
-		double target_ns;
+		double target_ns, start, end;
 
 		if (snapshot(s, &a))
 			return 1;
 		c->samples = c->frames = 0;
+		start = mono();
 		run_for(s, seconds);
+		end = mono();
 		if (snapshot(s, &b))
 			return 1;
 		target = delta(&a, &b, PYEBPF_STAT_SAMPLES);
@@ -136,13 +141,15 @@ static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pye
 		printf("{\"mode\":\"cost\",\"rep\":%d,\"target_samples\":%llu,"
 		       "\"delivered\":%llu,\"lost\":%llu,\"read_errors\":%llu,\"no_tstate\":%llu,"
 		       "\"other_runs\":%llu,\"nontarget_runs\":%llu,\"avg_frames\":%.1f,"
-		       "\"target_ns\":%.0f,\"nontarget_ns\":%.0f}\n",
+		       "\"target_ns\":%.0f,\"nontarget_ns\":%.0f,\"start\":%.6f,\"end\":%.6f,"
+		       "\"nontarget_start\":%.6f,\"nontarget_end\":%.6f}\n",
 		       rep, (unsigned long long)target, (unsigned long long)c->samples,
 		       (unsigned long long)delta(&a, &b, PYEBPF_STAT_LOST),
 		       (unsigned long long)delta(&a, &b, PYEBPF_STAT_READ_ERRORS),
 		       (unsigned long long)delta(&a, &b, PYEBPF_STAT_NO_TSTATE),
 		       (unsigned long long)other, (unsigned long long)nontarget_runs,
-		       c->samples ? (double)c->frames / c->samples : 0.0, target_ns, nontarget_ns);
+		       c->samples ? (double)c->frames / c->samples : 0.0, target_ns, nontarget_ns,
+		       start, end, nt_start, nt_end);
 		fflush(stdout);
 	}
 	return 0;
@@ -177,6 +184,7 @@ static int toggle(struct sampler *s, pid_t pid, const struct pyebpf_proc *proc, 
 			run_for(s, window_ms / 1000.0);
 			printf("{\"mode\":\"window\",\"on\":%d,\"start\":%.6f,\"end\":%.6f}\n",
 			       enabled, start, mono());
+			fflush(stdout);
 		}
 	}
 	fflush(stdout);

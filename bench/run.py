@@ -15,11 +15,14 @@
    (edges trimmed); adjacent on/off windows are compared pairwise, and the
    mean slowdown gets a 95% confidence interval (Student t) over the pairs.
 
-Before each measurement the machine must be quiet (no CPU above 10% busy
-for a second); the script waits for that, up to --max-wait seconds. Each
-result records the 1-minute load average, how busy CPU 0 was, and how much
-of CPU 1 the target got while it ran; a result that was disturbed is
-measured again (once) and otherwise flagged.
+A thread samples /proc/stat and the target's /proc/PID/schedstat every
+50 ms. Before each block of measuring the machine must be quiet for a
+second (CPU 0 under 10% busy, the target never waiting for CPU 1); the
+script waits for that, up to --max-wait seconds. A cost repetition or a
+toggle pair during which that was not so is dropped and measured again
+(up to 3x as many as asked for); results short of undisturbed ones are
+flagged. Each result also records the highest 1-minute load average seen
+before its blocks (the target itself accounts for about 1.0 of it).
 
 Results go to a JSON file (--json) and are printed as Markdown tables;
 --write-docs also replaces the results section of docs/BENCHMARKS.md, so
@@ -62,11 +65,10 @@ SLOWDOWN_RATES = (100, 1000)
 COST_RATE = 1000
 
 BENCH_CPU, TARGET_CPU = 0, 1
-QUIET_BUSY_PCT = 10.0     # a CPU busier than this means someone else is running
-DISTURBED_CPU0_PCT = 15.0  # CPU 0 busier than this during a measurement
-MIN_TARGET_CPU_PCT = 97.0  # the target must have had CPU 1 to itself
+DISTURBED_CPU0_PCT = 10.0  # CPU 0 busier than this: something else is running
+MAX_TARGET_WAIT_PCT = 2.0  # the target waited longer than this for CPU 1
 EDGE_TRIM_S = 0.03        # left out at both ends of a toggle window
-MAX_DROPPED_PAIRS = 0.25  # a toggle run that lost more pairs than this is disturbed
+BLOCK_PAIRS = 10          # toggle pairs per bench-sampler run
 
 VERBOSE = False
 
@@ -253,12 +255,18 @@ def busy_pct(before, after):
     return out
 
 
-def busiest_processes(seconds=1.0, top=3):
+def schedstat(pid):
+    """(ns on a CPU, ns runnable but waiting for one) of process `pid`."""
+    f = read_file("/proc/%d/schedstat" % pid).split()
+    return (int(f[0]), int(f[1])) if len(f) >= 2 else None
+
+
+def busiest_processes(seconds=1.0, top=3, exclude=()):
     """The processes that used the most CPU over `seconds`: [(pct, pid, comm)]."""
     def sample():
         res = {}
         for pid in os.listdir("/proc"):
-            if not pid.isdigit():
+            if not pid.isdigit() or int(pid) in exclude:
                 continue
             stat = read_file("/proc/%s/stat" % pid)
             r = stat.rfind(")")
@@ -275,27 +283,74 @@ def busiest_processes(seconds=1.0, top=3):
     return sorted((u for u in use if u[0] >= 1.0), reverse=True)[:top]
 
 
-def wait_quiet(max_wait):
-    """Wait until no CPU is busier than QUIET_BUSY_PCT over one second.
-    Returns the seconds waited; False if still busy after max_wait."""
-    start = time.monotonic()
-    said = 0.0
-    while True:
-        t0 = cpu_times()
-        time.sleep(1.0)
-        busy = busy_pct(t0, cpu_times())
-        if max(busy.values()) <= QUIET_BUSY_PCT:
-            return time.monotonic() - start
-        waited = time.monotonic() - start
-        if waited >= max_wait:
-            return False
-        if waited - said >= 30 or said == 0.0:
-            said = waited or 0.001
-            who = ", ".join("%s[%d] %.0f%%" % (c, p, u) for u, p, c in busiest_processes())
-            log("bench: machine busy (%s; load %.2f): waiting%s" % (
-                ", ".join("cpu%d %.0f%%" % kv for kv in sorted(busy.items())),
-                loadavg1(), " for " + who if who else ""))
-        time.sleep(4.0)
+class Monitor(threading.Thread):
+    """Samples /proc/stat and the target's /proc/PID/schedstat every 50 ms,
+    to tell when something else ran: on CPU 0 (the sampler's CPU, which
+    shares caches and the host with CPU 1), or on CPU 1 in the target's
+    way (the target then waits for its CPU)."""
+
+    PERIOD = 0.05
+
+    def __init__(self, pid):
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.samples = []  # (monotonic, cpu_times(), schedstat(pid))
+        self.lock = threading.Lock()
+        self.done = threading.Event()
+
+    def _sample(self):
+        s = (time.monotonic(), cpu_times(), schedstat(self.pid))
+        with self.lock:
+            self.samples.append(s)
+
+    def run(self):
+        while True:
+            self._sample()
+            if self.done.wait(self.PERIOD):
+                break
+
+    def stop(self):
+        self.done.set()
+        self.join()
+
+    def check(self, start, end):
+        """Why [start, end] was disturbed, or None if it was quiet."""
+        with self.lock:
+            before = [s for s in self.samples if s[0] <= start]
+            after = [s for s in self.samples if s[0] >= end]
+        if not before or not after:
+            return "not monitored"
+        (t0, c0, s0), (t1, c1, s1) = before[-1], after[0]
+        cpu0 = busy_pct(c0, c1).get(BENCH_CPU, 0.0)
+        if cpu0 > DISTURBED_CPU0_PCT:
+            return "cpu%d %.0f%% busy" % (BENCH_CPU, cpu0)
+        if s0 and s1:
+            wait = 100.0 * (s1[1] - s0[1]) / 1e9 / (t1 - t0)
+            if wait > MAX_TARGET_WAIT_PCT:
+                return "target waited %.0f%% of the time for its CPU" % wait
+        return None
+
+    def wait_quiet(self, max_wait):
+        """Wait until a whole second passes undisturbed. Returns False if
+        that has not happened within max_wait seconds."""
+        start = time.monotonic()
+        said = None
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            why = self.check(now - 1.0, now - self.PERIOD)
+            if not why:
+                return True
+            if now - start >= max_wait:
+                log("bench: machine still busy after %d s (%s); measuring anyway" % (
+                    max_wait, why))
+                return False
+            if said is None or now - said >= 60:
+                said = now
+                who = busiest_processes(exclude=(os.getpid(), self.pid))
+                log("bench: waiting for a quiet machine (%s, load %.2f%s)" % (
+                    why, loadavg1(), "; busy: " + ", ".join(
+                        "%s[%d] %.0f%%" % (c, p, u) for u, p, c in who) if who else ""))
 
 
 # --------------------------------------------------------------------------
@@ -311,43 +366,9 @@ def _pin(cpu):
     return f
 
 
-def proc_cpu_ticks(pid):
-    stat = read_file("/proc/%d/stat" % pid)
-    f = stat[stat.rfind(")") + 2:].split()
-    return int(f[11]) + int(f[12]) if len(f) > 12 else 0
-
-
-class CpuMonitor(threading.Thread):
-    """Samples /proc/stat every 50 ms, to tell which toggle windows had
-    another task running next to the target."""
-
-    def __init__(self):
-        super().__init__(daemon=True)
-        self.samples = []  # (monotonic, cpu_times())
-        self.done = threading.Event()
-
-    def run(self):
-        while True:
-            self.samples.append((time.monotonic(), cpu_times()))
-            if self.done.wait(0.05):
-                break
-
-    def stop(self):
-        self.done.set()
-        self.join()
-        self.samples.append((time.monotonic(), cpu_times()))
-
-    def busy(self, cpu, start, end):
-        """Percent busy of `cpu` over a span covering [start, end]."""
-        before = [s for t, s in self.samples if t <= start]
-        after = [s for t, s in self.samples if t >= end]
-        if not before or not after:
-            return None
-        return busy_pct(before[-1], after[0]).get(cpu)
-
-
 class Target:
-    """bench/target.py under `interp` with DEPTH recurse frames, on TARGET_CPU."""
+    """bench/target.py under `interp` with `frames` Python frames, pinned to
+    TARGET_CPU, and a Monitor watching it. Use as a context manager."""
 
     def __init__(self, interp, frames, log_path=None):
         depth = frames - 3  # <module>;main;recurse x depth;spin
@@ -356,19 +377,30 @@ class Target:
         self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, preexec_fn=_pin(TARGET_CPU),
                                      cwd=ROOT)
+        self.monitor = None
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         line = self.proc.stdout.readline() if ready else b""
         if line.strip() != b"ready":
             self.stop()
-            raise BenchError("target %s did not start: %s" % (
+            raise BenchError("target under %s did not start: %s" % (
                 interp.name, self.proc.stderr.read().decode(errors="replace").strip()))
+        self.monitor = Monitor(self.proc.pid)
+        self.monitor.start()
         time.sleep(0.3)  # let it settle into the loop
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
 
     @property
     def pid(self):
         return self.proc.pid
 
     def stop(self):
+        if self.monitor and self.monitor.is_alive():
+            self.monitor.stop()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
@@ -380,11 +412,11 @@ class Target:
         self.proc.stderr.close()
 
     def progress(self):
-        """[(monotonic seconds, iterations, CPU seconds)] the target logged."""
+        """[(monotonic seconds, iterations)] the target logged."""
         out = []
         for line in read_file(self.log_path).splitlines():
-            t, n, c = line.split()
-            out.append((float(t), int(n), float(c)))
+            t, n = line.split()
+            out.append((float(t), int(n)))
         return out
 
 
@@ -404,73 +436,50 @@ def run_sampler(args, timeout):
     return [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
 
 
-class Conditions:
-    """What else the machine did while a measurement ran."""
-
-    def __init__(self, pid):
-        self.pid = pid
-        self.load1 = loadavg1()
-        self.cpu = cpu_times()
-        self.ticks = proc_cpu_ticks(pid)
-        self.t = time.monotonic()
-
-    def finish(self):
-        busy = busy_pct(self.cpu, cpu_times())
-        wall = time.monotonic() - self.t
-        target = 100.0 * (proc_cpu_ticks(self.pid) - self.ticks) / os.sysconf("SC_CLK_TCK") / wall
-        cpu0 = busy.get(BENCH_CPU, 0.0)
-        return {
-            "load1": self.load1,
-            "cpu0_busy_pct": round(cpu0, 1),
-            "target_cpu_pct": round(target, 1),
-            "disturbed": cpu0 > DISTURBED_CPU0_PCT or target < MIN_TARGET_CPU_PCT,
-        }
-
-
-def measured(what, fn, opts):
-    """Run fn() -> dict on a quiet machine; once more if it was disturbed."""
-    for attempt in (1, 2):
-        waited = wait_quiet(opts.max_wait)
-        if waited is False:
-            log("bench: %s: machine still busy after %d s; measuring anyway" % (
-                what, opts.max_wait))
-        res = fn()
-        if not res["conditions"]["disturbed"] or attempt == 2:
-            return res
-        log("bench: %s: disturbed (%s); measuring again" % (what, res["conditions"]))
-
-
 # --------------------------------------------------------------------------
 # measurement 1: BPF cost per sample
 
 
 def measure_cost(interp, frames, opts):
-    def once():
-        target = Target(interp, frames)
-        try:
-            cond = Conditions(target.pid)
+    """`opts.cost_reps` undisturbed repetitions, from at most 3 bench-sampler
+    runs against one target process."""
+    what = "cost %s %d frames" % (interp.name, frames)
+    good, bad, nontarget, loads, dropped = [], [], [], [], []
+    with Target(interp, frames) as target:
+        for _ in range(3):
+            target.monitor.wait_quiet(opts.max_wait)
+            loads.append(loadavg1())
             reps = run_sampler(["cost", "--pid", target.pid, "--rate", COST_RATE,
-                                "--seconds", opts.cost_seconds, "--reps", opts.cost_reps],
+                                "--seconds", opts.cost_seconds,
+                                "--reps", opts.cost_reps - len(good)],
                                timeout=60 + opts.cost_seconds * (opts.cost_reps + 1) * 3)
-            conditions = cond.finish()
-        finally:
-            target.stop()
-        if len(reps) != opts.cost_reps:
-            raise BenchError("bench-sampler cost printed %d results, not %d" % (
-                len(reps), opts.cost_reps))
-        ns = [r["target_ns"] for r in reps]
-        return {
-            "python": interp.name, "label": interp.label, "frames": frames,
-            "avg_frames": statistics.median(r["avg_frames"] for r in reps),
-            "target_ns": ns,
-            "median_ns": statistics.median(ns),
-            "nontarget_ns": reps[0]["nontarget_ns"],
-            "samples_per_rep": int(statistics.median(r["target_samples"] for r in reps)),
-            "lost": sum(r.get("lost", 0) for r in reps),
-            "read_errors": sum(r.get("read_errors", 0) for r in reps),
-            "conditions": conditions,
-        }
-    return measured("cost %s %d frames" % (interp.name, frames), once, opts)
+            if not reps:
+                raise BenchError("%s: bench-sampler printed nothing" % what)
+            if not target.monitor.check(reps[0]["nontarget_start"], reps[0]["nontarget_end"]):
+                nontarget.append(reps[0]["nontarget_ns"])
+            for r in reps:
+                why = target.monitor.check(r["start"], r["end"])
+                if why:
+                    dropped.append(why)
+                    vlog("%s: repetition dropped: %s" % (what, why))
+                (bad if why else good).append(r)
+            if len(good) >= opts.cost_reps:
+                break
+    use = good or bad
+    ns = [r["target_ns"] for r in use]
+    return {
+        "python": interp.name, "label": interp.label, "frames": frames,
+        "avg_frames": statistics.median(r["avg_frames"] for r in use),
+        "target_ns": ns,
+        "median_ns": statistics.median(ns),
+        "nontarget_ns": statistics.median(nontarget or [r["nontarget_ns"] for r in use]),
+        "samples_per_rep": int(statistics.median(r["target_samples"] for r in use)),
+        "lost": sum(r.get("lost", 0) for r in use),
+        "read_errors": sum(r.get("read_errors", 0) for r in use),
+        "load1": max(loads),
+        "dropped_reps": dropped,
+        "disturbed": len(good) < opts.cost_reps,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -489,41 +498,27 @@ def t975(df):
     return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df * df)
 
 
-def window_rate(progress, start, end, trim=EDGE_TRIM_S):
-    """(loop iterations per second, the target's CPU share in percent)
-    between start+trim and end-trim, from the target's log; None if the
-    window holds too few log points."""
-    inside = [p for p in progress if start + trim <= p[0] <= end - trim]
+def trimmed(w):
+    return w["start"] + EDGE_TRIM_S, w["end"] - EDGE_TRIM_S
+
+
+def window_rate(progress, start, end):
+    """Loop iterations per second within [start, end], from the target's
+    (time, iterations) log; None if the window holds too few log points."""
+    inside = [p for p in progress if start <= p[0] <= end]
     if len(inside) < 3:
         return None
-    (t0, n0, c0), (t1, n1, c1) = inside[0], inside[-1]
-    return (n1 - n0) / (t1 - t0), 100.0 * (c1 - c0) / (t1 - t0)
+    (t0, n0), (t1, n1) = inside[0], inside[-1]
+    return (n1 - n0) / (t1 - t0)
 
 
-def window_ok(progress, w, monitor):
-    """The window's loop rate, or None if it was disturbed: the target did
-    not have CPU 1 to itself, or CPU 0 (the sampler's) was busy."""
-    r = window_rate(progress, w["start"], w["end"])
-    if not r or r[1] < MIN_TARGET_CPU_PCT:
-        return None
-    if monitor:
-        cpu0 = monitor.busy(BENCH_CPU, w["start"], w["end"])
-        if cpu0 is not None and cpu0 > DISTURBED_CPU0_PCT:
-            return None
-    return r[0]
-
-
-def pair_slowdowns(progress, windows, monitor=None):
-    """Per adjacent (on, off) window pair, 100 * (1 - rate_on / rate_off),
-    and the off rates; pairs with a disturbed window are left out."""
+def pair_slowdowns(progress, pairs):
+    """For (on, off) window pairs: 100 * (1 - rate_on / rate_off) each, and
+    the off rates."""
     out, rates_off = [], []
-    for i in range(0, len(windows) - 1, 2):
-        a, b = windows[i], windows[i + 1]
-        if a["on"] == b["on"]:
-            raise BenchError("windows %d and %d are not an on/off pair" % (i, i + 1))
-        on, off = (a, b) if a["on"] else (b, a)
-        r_on = window_ok(progress, on, monitor)
-        r_off = window_ok(progress, off, monitor)
+    for on, off in pairs:
+        r_on = window_rate(progress, *trimmed(on))
+        r_off = window_rate(progress, *trimmed(off))
         if r_on and r_off:
             out.append(100.0 * (1.0 - r_on / r_off))
             rates_off.append(r_off)
@@ -538,49 +533,57 @@ def summarize(slowdowns):
 
 
 def measure_slowdown(interp, stack, frames, rate, opts, unregistered=False):
+    """`opts.pairs` undisturbed on/off window pairs, toggled in blocks of
+    BLOCK_PAIRS with a wait for a quiet machine before each block, all in
+    one target process; at most 3 x `opts.pairs` pairs are run."""
     what = "slowdown %s %s %d Hz%s" % (interp.name, stack, rate,
                                        " unregistered" if unregistered else "")
-
-    def once():
-        fd, path = tempfile.mkstemp(prefix="pyebpf-bench-", suffix=".log")
-        os.close(fd)
-        try:
-            target = Target(interp, frames, path)
-            monitor = CpuMonitor()
-            try:
-                cond = Conditions(target.pid)
+    fd, path = tempfile.mkstemp(prefix="pyebpf-bench-", suffix=".log")
+    os.close(fd)
+    good, loads, dropped, run = [], [], [], 0
+    try:
+        with Target(interp, frames, path) as target:
+            while len(good) < opts.pairs and run < 3 * opts.pairs:
+                target.monitor.wait_quiet(opts.max_wait)
+                loads.append(loadavg1())
+                n = min(BLOCK_PAIRS, opts.pairs - len(good))
+                n += n % 2  # an even number: each order (on first, off first) as often
                 args = ["toggle", "--pid", target.pid, "--rate", rate,
-                        "--pairs", opts.pairs, "--window-ms", int(opts.window * 1000)]
+                        "--pairs", n, "--window-ms", int(opts.window * 1000)]
                 if unregistered:
                     args.append("--unregistered")
-                monitor.start()
-                windows = run_sampler(args, timeout=60 + opts.pairs * opts.window * 4)
-                conditions = cond.finish()
-            finally:
-                if monitor.is_alive():
-                    monitor.stop()
-                target.stop()
-            progress = target.progress()
-        finally:
-            os.unlink(path)
-        slow, rates_off = pair_slowdowns(progress, windows, monitor)
-        dropped = len(windows) // 2 - len(slow)
-        # judged by the windows, not by the whole run's averages
-        conditions["dropped_pairs"] = dropped
-        conditions["disturbed"] = dropped > MAX_DROPPED_PAIRS * (len(windows) // 2)
-        if len(slow) < 2:
-            raise BenchError("%s: too few undisturbed window pairs (%d)" % (what, len(slow)))
-        mean, half = summarize(slow)
-        return {
-            "python": interp.name, "label": interp.label, "stack": stack, "frames": frames,
-            "rate": rate, "unregistered": unregistered, "pairs": len(slow),
-            "pairs_run": len(windows) // 2,
-            "window_s": opts.window, "slowdown_pct": slow,
-            "mean_pct": mean, "ci95_pct": half,
-            "loop_rate_off": statistics.median(rates_off),
-            "conditions": conditions,
-        }
-    return measured(what, once, opts)
+                windows = run_sampler(args, timeout=60 + n * opts.window * 4)
+                if len(windows) != 2 * n:
+                    raise BenchError("%s: bench-sampler printed %d windows, not %d" % (
+                        what, len(windows), 2 * n))
+                run += n
+                for a, b in zip(windows[::2], windows[1::2]):
+                    if a["on"] == b["on"]:
+                        raise BenchError("%s: windows are not on/off pairs" % what)
+                    why = target.monitor.check(*trimmed(a)) or target.monitor.check(*trimmed(b))
+                    if why:
+                        dropped.append(why)
+                        vlog("%s: pair dropped: %s" % (what, why))
+                    else:
+                        good.append((a, b) if a["on"] else (b, a))
+        progress = target.progress()
+    finally:
+        os.unlink(path)
+    slow, rates_off = pair_slowdowns(progress, good)
+    if len(slow) < 2:
+        raise BenchError("%s: too few undisturbed window pairs (%d of %d)" % (
+            what, len(slow), run))
+    mean, half = summarize(slow)
+    return {
+        "python": interp.name, "label": interp.label, "stack": stack, "frames": frames,
+        "rate": rate, "unregistered": unregistered, "pairs": len(slow), "pairs_run": run,
+        "window_s": opts.window, "slowdown_pct": slow,
+        "mean_pct": mean, "ci95_pct": half,
+        "loop_rate_off": statistics.median(rates_off),
+        "load1": max(loads),
+        "dropped_pairs": dropped,
+        "disturbed": len(slow) < opts.pairs,
+    }
 
 
 # --------------------------------------------------------------------------
@@ -623,7 +626,7 @@ def cost_table(results):
             if not r:
                 continue
             flags = []
-            if r["conditions"]["disturbed"]:
+            if r["disturbed"]:
                 flags.append("disturbed")
             if r["lost"]:
                 flags.append("%d lost" % r["lost"])
@@ -636,7 +639,7 @@ def cost_table(results):
                 COST_GOAL_NS[frames], cost_verdict(r["median_ns"], frames),
                 per_frame if frames == COST_DEPTHS[1] else "",
                 fmt_ns(r["nontarget_ns"]), r["samples_per_rep"],
-                r["conditions"]["load1"]))
+                r["load1"]))
     return "\n".join(lines)
 
 
@@ -675,8 +678,8 @@ def slowdown_table(results):
                          ("<= %.1f%%: %s" % (goal, slowdown_verdict(r))) if goal
                          and not r["unregistered"] else "-",
                          r["pairs"], r.get("pairs_run", r["pairs"]), r["window_s"],
-                         r["loop_rate_off"] / 1e6, r["conditions"]["load1"],
-                         " (disturbed)" if r["conditions"]["disturbed"] else ""))
+                         r["loop_rate_off"] / 1e6, r["load1"],
+                         " (disturbed)" if r["disturbed"] else ""))
     return "\n".join(lines)
 
 
@@ -837,7 +840,7 @@ def measure(opts, argv):
                 results["cost"].append(r)
                 log("bench: cost %-12s %3d frames: %s ns (non-target %s ns, load %.2f)" % (
                     interp.name, frames, "/".join(fmt_ns(x) for x in r["target_ns"]),
-                    fmt_ns(r["nontarget_ns"]), r["conditions"]["load1"]))
+                    fmt_ns(r["nontarget_ns"]), r["load1"]))
     for interp in slow_interps:
         for stack, frames in SLOWDOWN_STACKS:
             for rate in SLOWDOWN_RATES:
@@ -846,7 +849,7 @@ def measure(opts, argv):
                     results["slowdown"].append(r)
                     log("bench: slowdown %-12s %-7s %4d Hz: %+.2f%% +/- %.2f (load %.2f)" % (
                         interp.name, stack, rate, r["mean_pct"], r["ci95_pct"],
-                        r["conditions"]["load1"]))
+                        r["load1"]))
     if opts.unregistered and slow_interps:
         r = attempt(measure_slowdown, slow_interps[0], "shallow", 3, 1000, opts,
                     unregistered=True)

@@ -102,7 +102,10 @@ static int on_sample(const struct pyebpf_sample *s, void *ctx)
 	for (i = s->n_frames - 1; i >= 0; i--) {
 		struct resolved_frame f;
 
-		if (symbolizer__resolve(t->sym, &s->frames[i], &f))
+		err = symbolizer__resolve(t->sym, &s->frames[i], &f);
+		if (err == SYMBOLIZER_SHIM)
+			continue;
+		if (err)
 			error = true;
 		err = intern(r, f.function, f.file, f.line > 0 ? f.line : 0, &r->stack[n]);
 		if (err)

@@ -18,6 +18,7 @@ struct code_info {
 	char *file;
 	uint8_t *linetable;
 	size_t linetable_len;
+	bool shim; /* interpreter-internal code, not a Python frame */
 };
 
 struct symbolizer {
@@ -161,6 +162,10 @@ static int read_code(struct symbolizer *sym, uint64_t addr, struct code_info *ci
 		code_info_clear(ci);
 		return err;
 	}
+	/* 3.13's _Py_InitCleanup: a static code object the interpreter runs
+	 * after a specialized Class() call enters __init__; name and "file"
+	 * are both "__init__", which no real source file is called */
+	ci->shim = !strcmp(ci->function, "__init__") && !strcmp(ci->file, "__init__");
 	return 0;
 }
 
@@ -240,6 +245,8 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 
 	out->function = ci->function;
 	out->file = ci->file;
+	if (ci->shim)
+		return SYMBOLIZER_SHIM;
 	offset = symbolizer_bytecode_offset(sym->layout, frame->instr);
 	if (offset < 0)
 		out->line = ci->firstlineno; /* as CPython reports a frame not yet started */

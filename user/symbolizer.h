@@ -34,11 +34,16 @@ struct symbolizer *symbolizer__new(pid_t pid, const struct py_layout *layout,
 				   uint64_t code_type_addr);
 void symbolizer__free(struct symbolizer *sym);
 
+/* symbolizer__resolve(): the frame is the interpreter's own, not Python
+ * code (3.13's __init__ clean-up shim); leave it out of the stack. */
+#define SYMBOLIZER_SHIM 1
+
 /*
  * Resolve one frame. The strings in *out stay valid until the next call.
- * Returns 0 for a Python frame, or -errno when it could not be read; *out
- * then names the problem as a synthetic frame (e.g. "[unreadable code
- * object]") so the sample keeps its place in the profile.
+ * Returns 0 for a Python frame, SYMBOLIZER_SHIM for an interpreter shim to
+ * leave out, or -errno when it could not be read; *out then names the
+ * problem as a synthetic frame (e.g. "[unreadable code object]") so the
+ * sample keeps its place in the profile.
  */
 int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame,
 			struct resolved_frame *out);

@@ -546,6 +546,29 @@ def t_hot_exec(ctx, interp):
     return _check_hot(prof, run)
 
 
+def t_init_calls(ctx, interp):
+    """Time in __init__ entered through Class(): no interpreter shim frames
+    (3.13 runs a hidden "__init__" clean-up frame there)."""
+    path = target("init_calls.py")
+    mk = markers(path)
+    out = ctx.path("init.folded")
+    secs, rate = 3, 200
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate), timeout=secs + 30)
+    prof = profile_ok(run, out)
+    check_rate(prof, run, rate, secs)
+    init = "Widget.__init__" if interp.version[:2] >= (3, 11) else "__init__"
+    want = ("<module>", "main", init)
+    good = sum(c for fr, c in prof.stacks
+               if Profile.names(fr) == want and fr[1].line in mk["main-call"]
+               and fr[2].line in mk["init-work"] and fr[2].file == path)
+    if share(good, prof.total) < 85:
+        raise Fail("only %.1f%% of %d samples are %s on the right lines (want >= 85%%)" % (
+            share(good, prof.total), prof.total, ";".join(want)), prof.top() + run.describe())
+    return "%d samples, %.1f%% %s" % (prof.total, share(good, prof.total), ";".join(want))
+
+
 def t_pid_flag(ctx, interp):
     """`pyebpf --pid PID` is `pyebpf record -p PID`."""
     out = ctx.path("hot.folded")
@@ -932,6 +955,7 @@ PER_INTERP = [
     ("recursion-100", t_recursion_100, True),
     ("recursion-300", t_recursion_300, True),
     ("transient-code", t_transient_code, True),
+    ("init-calls", t_init_calls, True),
 ]
 PER_UNSUPPORTED = [
     ("unsupported-attach", t_unsupported_attach, False),
