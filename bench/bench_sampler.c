@@ -3,10 +3,12 @@
  * Measures pyebpf's sampler against a running Python process.
  *
  *   bench-sampler cost --pid PID [--rate HZ] [--seconds S] [--reps R]
+ *                      [--nontarget-seconds N]
  *     BPF run time per target sample, from the kernel's BPF statistics.
- *     First S seconds with the process not registered (every run takes
- *     the cheap non-target path), then R times S seconds registered; the
- *     target cost is what each of those spent beyond its non-target runs.
+ *     First N (default S) seconds with the process not registered (every
+ *     run takes the cheap non-target path), then R times S seconds
+ *     registered; the target cost is what each of those spent beyond its
+ *     non-target runs.
  *     One line per repetition, with its start and end (CLOCK_MONOTONIC
  *     seconds) and those of the non-target phase.
  *
@@ -87,7 +89,7 @@ static uint64_t delta(const struct snap *a, const struct snap *b, int stat)
 }
 
 static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pyebpf_proc *proc,
-		double seconds, int reps)
+		double nt_seconds, double seconds, int reps)
 {
 	struct snap a, b;
 	double nontarget_ns, nt_start, nt_end;
@@ -103,7 +105,7 @@ static int cost(struct sampler *s, struct counts *c, pid_t pid, const struct pye
 	if (snapshot(s, &a))
 		return 1;
 	nt_start = mono();
-	run_for(s, seconds);
+	run_for(s, nt_seconds);
 	nt_end = mono();
 	if (snapshot(s, &b))
 		return 1;
@@ -201,6 +203,7 @@ int main(int argc, char **argv)
 		{ "window-ms", required_argument, NULL, 'w' },
 		{ "reps", required_argument, NULL, 'R' },
 		{ "unregistered", no_argument, NULL, 'u' },
+		{ "nontarget-seconds", required_argument, NULL, 'N' },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct counts counts = { 0 };
@@ -209,7 +212,7 @@ int main(int argc, char **argv)
 	struct python_process pp;
 	struct pyebpf_proc proc;
 	struct sampler *s;
-	double seconds = 3;
+	double seconds = 3, nt_seconds = 0;
 	int pairs = 20, window_ms = 1000, reps = 1, c, ret;
 	bool do_register = true;
 	pid_t pid = 0;
@@ -229,12 +232,16 @@ int main(int argc, char **argv)
 		case 'w': window_ms = atoi(optarg); break;
 		case 'R': reps = atoi(optarg); break;
 		case 'u': do_register = false; break;
+		case 'N': nt_seconds = atof(optarg); break;
 		default: return 2;
 		}
 	}
-	if (pid <= 0 || reps < 1 || pairs < 1 || window_ms < 1 || !(seconds > 0)) {
+	if (!nt_seconds)
+		nt_seconds = seconds;
+	if (pid <= 0 || reps < 1 || pairs < 1 || window_ms < 1 || !(seconds > 0) ||
+	    !(nt_seconds > 0)) {
 		fprintf(stderr, "bench: need --pid, and positive --reps, --pairs, --window-ms, "
-				"--seconds\n");
+				"--seconds, --nontarget-seconds\n");
 		return 2;
 	}
 	if (python_process__inspect(pid, &pp, why, sizeof(why))) {
@@ -248,7 +255,7 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[1], "cost"))
-		ret = cost(s, &counts, pid, &proc, seconds, reps);
+		ret = cost(s, &counts, pid, &proc, nt_seconds, seconds, reps);
 	else
 		ret = toggle(s, pid, &proc, pairs, window_ms, do_register);
 	sampler__free(s);

@@ -34,6 +34,7 @@ usage errors (not root, no bench-sampler).
 """
 
 import argparse
+import bisect
 import gzip
 import json
 import math
@@ -63,12 +64,20 @@ COST_DEPTHS = (12, 100)                 # Python frames in the stack
 SLOWDOWN_STACKS = (("shallow", 3), ("deep", 100))
 SLOWDOWN_RATES = (100, 1000)
 COST_RATE = 1000
+NONTARGET_SECONDS = 1.0   # the cost measurement's first phase
 
 BENCH_CPU, TARGET_CPU = 0, 1
 DISTURBED_CPU0_PCT = 10.0  # CPU 0 busier than this: something else is running
 MAX_TARGET_WAIT_PCT = 2.0  # the target waited longer than this for CPU 1
 EDGE_TRIM_S = 0.03        # left out at both ends of a toggle window
+SUB_S = 0.05              # a window's parts, to see host stalls inside it
+MAX_SPREAD = 0.05         # loop rates of a window's parts differ by more: a stall
+MIN_REL_RATE = 0.95       # a window slower than this times the rate around it: a stall
+NEIGHBOURS = 3            # windows each side that define "the rate around it"
+MIN_REP_RATE = 0.97       # a cost repetition slower than this times the usual rate
 BLOCK_PAIRS = 10          # toggle pairs per bench-sampler run
+MAX_RUN_FACTOR = 2        # pairs run at most, per undisturbed pair asked for
+CONTROL_RATE = 1          # Hz: the "sampled" windows of the control get <= 1 sample
 
 VERBOSE = False
 
@@ -315,9 +324,13 @@ class Monitor(threading.Thread):
 
     def check(self, start, end):
         """Why [start, end] was disturbed, or None if it was quiet."""
-        with self.lock:
-            before = [s for s in self.samples if s[0] <= start]
-            after = [s for s in self.samples if s[0] >= end]
+        for _ in range(10):  # the next sample after `end` may be due soon
+            with self.lock:
+                before = [s for s in self.samples if s[0] <= start]
+                after = [s for s in self.samples if s[0] >= end]
+            if after or not self.is_alive():
+                break
+            time.sleep(self.PERIOD)
         if not before or not after:
             return "not monitored"
         (t0, c0, s0), (t1, c1, s1) = before[-1], after[0]
@@ -329,28 +342,6 @@ class Monitor(threading.Thread):
             if wait > MAX_TARGET_WAIT_PCT:
                 return "target waited %.0f%% of the time for its CPU" % wait
         return None
-
-    def wait_quiet(self, max_wait):
-        """Wait until a whole second passes undisturbed. Returns False if
-        that has not happened within max_wait seconds."""
-        start = time.monotonic()
-        said = None
-        while True:
-            time.sleep(1.0)
-            now = time.monotonic()
-            why = self.check(now - 1.0, now - self.PERIOD)
-            if not why:
-                return True
-            if now - start >= max_wait:
-                log("bench: machine still busy after %d s (%s); measuring anyway" % (
-                    max_wait, why))
-                return False
-            if said is None or now - said >= 60:
-                said = now
-                who = busiest_processes(exclude=(os.getpid(), self.pid))
-                log("bench: waiting for a quiet machine (%s, load %.2f%s)" % (
-                    why, loadavg1(), "; busy: " + ", ".join(
-                        "%s[%d] %.0f%%" % (c, p, u) for u, p, c in who) if who else ""))
 
 
 # --------------------------------------------------------------------------
@@ -368,16 +359,18 @@ def _pin(cpu):
 
 class Target:
     """bench/target.py under `interp` with `frames` Python frames, pinned to
-    TARGET_CPU, and a Monitor watching it. Use as a context manager."""
+    TARGET_CPU, logging its progress to a temporary file, and a Monitor
+    watching it. A context manager: leaving it stops the target."""
 
-    def __init__(self, interp, frames, log_path=None):
+    def __init__(self, interp, frames):
         depth = frames - 3  # <module>;main;recurse x depth;spin
-        args = [interp.path, TARGET, str(depth)] + ([log_path] if log_path else [])
-        self.log_path = log_path
-        self.proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+        fd, self.log_path = tempfile.mkstemp(prefix="pyebpf-bench-", suffix=".log")
+        os.close(fd)
+        self.monitor = None
+        self.proc = subprocess.Popen([interp.path, TARGET, str(depth), self.log_path],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, preexec_fn=_pin(TARGET_CPU),
                                      cwd=ROOT)
-        self.monitor = None
         ready, _, _ = select.select([self.proc.stdout], [], [], 30)
         line = self.proc.stdout.readline() if ready else b""
         if line.strip() != b"ready":
@@ -393,6 +386,38 @@ class Target:
 
     def __exit__(self, *exc):
         self.stop()
+
+    def wait_quiet(self, max_wait):
+        """Wait until the machine is quiet: the Monitor saw nothing else
+        running over the last second, and the target's loop ran steadily
+        over the last second of its log (the host is not stalling the VM).
+        Returns False if that has not happened within max_wait seconds."""
+        start = time.monotonic()
+        said = None
+        while True:
+            time.sleep(1.0)
+            now = time.monotonic()
+            why = self.monitor.check(now - 1.0, now - Monitor.PERIOD)
+            if not why:
+                p = self.progress()
+                subs = p.sub_rates(p.times[-1] - 1.0, p.times[-1]) if p.times else []
+                if not subs:
+                    why = "target not logging"
+                elif max(subs) / min(subs) - 1 > MAX_SPREAD:
+                    why = "host stalls: the loop rate varies by %.0f%%" % (
+                        100.0 * (max(subs) / min(subs) - 1))
+            if not why:
+                return True
+            if now - start >= max_wait:
+                log("bench: machine still busy after %d s (%s); measuring anyway" % (
+                    max_wait, why))
+                return False
+            if said is None or now - said >= 60:
+                said = now
+                who = busiest_processes(exclude=(os.getpid(), self.pid))
+                log("bench: waiting for a quiet machine (%s, load %.2f%s)" % (
+                    why, loadavg1(), "; busy: " + ", ".join(
+                        "%s[%d] %.0f%%" % (c, p, u) for u, p, c in who) if who else ""))
 
     @property
     def pid(self):
@@ -410,14 +435,53 @@ class Target:
                 self.proc.wait()
         self.proc.stdout.close()
         self.proc.stderr.close()
+        if self.log_path:
+            os.unlink(self.log_path)
+            self.log_path = None
 
-    def progress(self):
-        """[(monotonic seconds, iterations)] the target logged."""
-        out = []
-        for line in read_file(self.log_path).splitlines():
-            t, n = line.split()
-            out.append((float(t), int(n)))
-        return out
+    def progress(self, until=None):
+        """The target's log so far: a Progress. With `until`, first wait
+        (up to 5 s) until the log reaches that monotonic time."""
+        deadline = time.monotonic() + 5
+        while True:
+            times, iters = [], []
+            for line in read_file(self.log_path).splitlines():
+                f = line.split()
+                if len(f) == 2:  # the last line may be half written
+                    times.append(float(f[0]))
+                    iters.append(int(f[1]))
+            if until is None or (times and times[-1] >= until) or \
+                    time.monotonic() > deadline:
+                return Progress(times, iters)
+            time.sleep(0.1)
+
+
+class Progress:
+    """The target's (time, iterations) log, and loop rates read from it."""
+
+    def __init__(self, times, iters):
+        self.times, self.iters = times, iters
+
+    def rate(self, start, end):
+        """Iterations per second within [start, end]; None if the span
+        holds fewer than 3 log points."""
+        i = bisect.bisect_left(self.times, start)
+        j = bisect.bisect_right(self.times, end) - 1
+        if j - i < 2:
+            return None
+        return (self.iters[j] - self.iters[i]) / (self.times[j] - self.times[i])
+
+    def sub_rates(self, start, end, sub=SUB_S):
+        """Rates over the consecutive ~`sub`-second parts of [start, end]."""
+        n = max(1, int((end - start) / sub))
+        step = (end - start) / n
+        rates = [self.rate(start + k * step, start + (k + 1) * step) for k in range(n)]
+        return [r for r in rates if r]
+
+
+def percentile(values, q):
+    v = sorted(values)
+    return v[min(len(v) - 1, int(q * len(v)))] if v else None
 
 
 def run_sampler(args, timeout):
@@ -440,32 +504,52 @@ def run_sampler(args, timeout):
 # measurement 1: BPF cost per sample
 
 
+def judge_reps(reps, monitor, progress):
+    """Set r["why"] on each cost repetition: None if undisturbed. Host
+    stalls (the whole VM slowed, invisible from inside) show in the
+    target's loop: a repetition whose loop rate was below MIN_REP_RATE of
+    the usual rate (the 90th percentile of its SUB_S parts over all
+    repetitions) lost that much of its time to them."""
+    subs = [x for r in reps for x in progress.sub_rates(r["start"], r["end"])]
+    ref = percentile(subs, 0.9)
+    for r in reps:
+        rate = progress.rate(r["start"], r["end"])
+        r["loop_rate"] = rate or 0.0
+        r["loop_rel"] = rate / ref if rate and ref else 0.0
+        r["why"] = monitor.check(r["start"], r["end"])
+        if not r["why"] and r["loop_rel"] < MIN_REP_RATE:
+            r["why"] = "host stall: loop at %.0f%% of its usual rate" % (100.0 * r["loop_rel"])
+
+
 def measure_cost(interp, frames, opts):
     """`opts.cost_reps` undisturbed repetitions, from at most 3 bench-sampler
     runs against one target process."""
     what = "cost %s %d frames" % (interp.name, frames)
-    good, bad, nontarget, loads, dropped = [], [], [], [], []
+    reps, nontarget, loads = [], [], []
     with Target(interp, frames) as target:
         for _ in range(3):
-            target.monitor.wait_quiet(opts.max_wait)
+            target.wait_quiet(opts.max_wait)
             loads.append(loadavg1())
-            reps = run_sampler(["cost", "--pid", target.pid, "--rate", COST_RATE,
-                                "--seconds", opts.cost_seconds,
-                                "--reps", opts.cost_reps - len(good)],
-                               timeout=60 + opts.cost_seconds * (opts.cost_reps + 1) * 3)
-            if not reps:
+            new = run_sampler(["cost", "--pid", target.pid, "--rate", COST_RATE,
+                               "--seconds", opts.cost_seconds, "--nontarget-seconds",
+                               NONTARGET_SECONDS,
+                               "--reps", opts.cost_reps - sum(1 for r in reps if not r["why"])],
+                              timeout=60 + opts.cost_seconds * (opts.cost_reps + 1) * 3)
+            if not new:
                 raise BenchError("%s: bench-sampler printed nothing" % what)
-            if not target.monitor.check(reps[0]["nontarget_start"], reps[0]["nontarget_end"]):
-                nontarget.append(reps[0]["nontarget_ns"])
-            for r in reps:
-                why = target.monitor.check(r["start"], r["end"])
-                if why:
-                    dropped.append(why)
-                    vlog("%s: repetition dropped: %s" % (what, why))
-                (bad if why else good).append(r)
-            if len(good) >= opts.cost_reps:
+            if not target.monitor.check(new[0]["nontarget_start"], new[0]["nontarget_end"]):
+                nontarget.append(new[0]["nontarget_ns"])
+            reps += new
+            judge_reps(reps, target.monitor, target.progress(until=new[-1]["end"]))
+            for r in new:
+                if r["why"]:
+                    vlog("%s: repetition dropped: %s" % (what, r["why"]))
+            if sum(1 for r in reps if not r["why"]) >= opts.cost_reps:
                 break
-    use = good or bad
+    good = [r for r in reps if not r["why"]]
+    # short of undisturbed ones, take the least disturbed
+    use = (good + sorted((r for r in reps if r["why"]), key=lambda r: -r["loop_rel"]))
+    use = use[:opts.cost_reps]
     ns = [r["target_ns"] for r in use]
     return {
         "python": interp.name, "label": interp.label, "frames": frames,
@@ -474,10 +558,11 @@ def measure_cost(interp, frames, opts):
         "median_ns": statistics.median(ns),
         "nontarget_ns": statistics.median(nontarget or [r["nontarget_ns"] for r in use]),
         "samples_per_rep": int(statistics.median(r["target_samples"] for r in use)),
+        "loop_rate": statistics.median(r["loop_rate"] for r in use),
         "lost": sum(r.get("lost", 0) for r in use),
         "read_errors": sum(r.get("read_errors", 0) for r in use),
         "load1": max(loads),
-        "dropped_reps": dropped,
+        "dropped_reps": [r["why"] for r in reps if r["why"]],
         "disturbed": len(good) < opts.cost_reps,
     }
 
@@ -502,27 +587,39 @@ def trimmed(w):
     return w["start"] + EDGE_TRIM_S, w["end"] - EDGE_TRIM_S
 
 
-def window_rate(progress, start, end):
-    """Loop iterations per second within [start, end], from the target's
-    (time, iterations) log; None if the window holds too few log points."""
-    inside = [p for p in progress if start <= p[0] <= end]
-    if len(inside) < 3:
-        return None
-    (t0, n0), (t1, n1) = inside[0], inside[-1]
-    return (n1 - n0) / (t1 - t0)
+def judge_windows(windows, monitor, progress):
+    """Set w["rate"] and w["why"] (None if undisturbed) on each toggle
+    window. A window is disturbed if the monitor saw another task, or if a
+    host stall hit it: its loop rate varied by more than MAX_SPREAD over its
+    SUB_S parts, or it ran below MIN_REL_RATE of the median rate of its
+    2 * NEIGHBOURS nearest windows (a stall as long as the window). Both
+    tests treat on and off windows alike, so dropping windows cannot favour
+    either."""
+    for w in windows:
+        start, end = trimmed(w)
+        w["rate"] = progress.rate(start, end)
+        subs = progress.sub_rates(start, end)
+        w["why"] = monitor.check(start, end)
+        if not w["why"] and (not w["rate"] or not subs):
+            w["why"] = "not in the target's log"
+        if not w["why"] and max(subs) / min(subs) - 1 > MAX_SPREAD:
+            w["why"] = "host stall: loop rate varied by %.0f%%" % (
+                100.0 * (max(subs) / min(subs) - 1))
+    for i, w in enumerate(windows):
+        near = [x["rate"] for x in windows[max(0, i - NEIGHBOURS):i] +
+                windows[i + 1:i + 1 + NEIGHBOURS] if x["rate"]]
+        if not w["why"] and near and w["rate"] < MIN_REL_RATE * statistics.median(near):
+            w["why"] = "host stall: loop at %.0f%% of the rate around it" % (
+                100.0 * w["rate"] / statistics.median(near))
 
 
-def pair_slowdowns(progress, pairs):
-    """For (on, off) window pairs: 100 * (1 - rate_on / rate_off) each, and
-    the off rates."""
-    out, rates_off = [], []
-    for on, off in pairs:
-        r_on = window_rate(progress, *trimmed(on))
-        r_off = window_rate(progress, *trimmed(off))
-        if r_on and r_off:
-            out.append(100.0 * (1.0 - r_on / r_off))
-            rates_off.append(r_off)
-    return out, rates_off
+def good_pairs(windows):
+    """Adjacent (on, off) window pairs where neither window was disturbed."""
+    out = []
+    for a, b in zip(windows[::2], windows[1::2]):
+        if not a["why"] and not b["why"]:
+            out.append((a, b) if a["on"] else (b, a))
+    return out
 
 
 def summarize(slowdowns):
@@ -532,56 +629,58 @@ def summarize(slowdowns):
     return mean, half
 
 
-def measure_slowdown(interp, stack, frames, rate, opts, unregistered=False):
+def measure_slowdown(interp, stack, frames, rate, opts, variant=None):
     """`opts.pairs` undisturbed on/off window pairs, toggled in blocks of
     BLOCK_PAIRS with a wait for a quiet machine before each block, all in
-    one target process; at most 3 x `opts.pairs` pairs are run."""
-    what = "slowdown %s %s %d Hz%s" % (interp.name, stack, rate,
-                                       " unregistered" if unregistered else "")
-    fd, path = tempfile.mkstemp(prefix="pyebpf-bench-", suffix=".log")
-    os.close(fd)
-    good, loads, dropped, run = [], [], [], 0
-    try:
-        with Target(interp, frames, path) as target:
-            while len(good) < opts.pairs and run < 3 * opts.pairs:
-                target.monitor.wait_quiet(opts.max_wait)
-                loads.append(loadavg1())
-                n = min(BLOCK_PAIRS, opts.pairs - len(good))
-                n += n % 2  # an even number: each order (on first, off first) as often
-                args = ["toggle", "--pid", target.pid, "--rate", rate,
-                        "--pairs", n, "--window-ms", int(opts.window * 1000)]
-                if unregistered:
-                    args.append("--unregistered")
-                windows = run_sampler(args, timeout=60 + n * opts.window * 4)
-                if len(windows) != 2 * n:
-                    raise BenchError("%s: bench-sampler printed %d windows, not %d" % (
-                        what, len(windows), 2 * n))
-                run += n
-                for a, b in zip(windows[::2], windows[1::2]):
-                    if a["on"] == b["on"]:
-                        raise BenchError("%s: windows are not on/off pairs" % what)
-                    why = target.monitor.check(*trimmed(a)) or target.monitor.check(*trimmed(b))
-                    if why:
-                        dropped.append(why)
-                        vlog("%s: pair dropped: %s" % (what, why))
-                    else:
-                        good.append((a, b) if a["on"] else (b, a))
-        progress = target.progress()
-    finally:
-        os.unlink(path)
-    slow, rates_off = pair_slowdowns(progress, good)
-    if len(slow) < 2:
+    one target process; at most MAX_RUN_FACTOR x `opts.pairs` pairs are run.
+    `variant` "control": an A/A test, the sampler toggled at CONTROL_RATE
+    so no window is sampled, to show the method's own bias and noise;
+    "unregistered": the process is not registered, so the on windows pay
+    only the timer interrupt and the non-target path."""
+    what = "slowdown %s %s %s" % (interp.name, stack, variant or "%d Hz" % rate)
+    control = variant == "control"
+    windows, loads = [], []
+    n_good = 0
+    with Target(interp, frames) as target:
+        while n_good < opts.pairs and len(windows) // 2 < MAX_RUN_FACTOR * opts.pairs:
+            target.wait_quiet(opts.max_wait)
+            loads.append(loadavg1())
+            n = min(BLOCK_PAIRS, opts.pairs - n_good)
+            n += n % 2  # even: each order (on first, off first) as often
+            args = ["toggle", "--pid", target.pid, "--rate", CONTROL_RATE if control else rate,
+                    "--pairs", n, "--window-ms", int(opts.window * 1000)]
+            if variant == "unregistered":
+                args.append("--unregistered")
+            new = run_sampler(args, timeout=60 + n * opts.window * 4)
+            if len(new) != 2 * n or any(a["on"] == b["on"]
+                                        for a, b in zip(new[::2], new[1::2])):
+                raise BenchError("%s: bench-sampler printed %d windows, not %d on/off "
+                                 "pairs" % (what, len(new), n))
+            windows += new
+            judge_windows(windows, target.monitor, target.progress(until=new[-1]["end"]))
+            n_good = len(good_pairs(windows))
+            vlog("%s: %d of %d pairs undisturbed" % (what, n_good, len(windows) // 2))
+    pairs = good_pairs(windows)
+    if len(pairs) < 2:
         raise BenchError("%s: too few undisturbed window pairs (%d of %d)" % (
-            what, len(slow), run))
+            what, len(pairs), len(windows) // 2))
+    slow = [100.0 * (1.0 - on["rate"] / off["rate"]) for on, off in pairs]
     mean, half = summarize(slow)
+    reasons = {}
+    for w in windows:
+        if w["why"]:
+            key = w["why"].split(":")[0] if w["why"].startswith("host") else \
+                re.sub(r"\d+%", "N%", w["why"])
+            reasons[key] = reasons.get(key, 0) + 1
     return {
         "python": interp.name, "label": interp.label, "stack": stack, "frames": frames,
-        "rate": rate, "unregistered": unregistered, "pairs": len(slow), "pairs_run": run,
+        "rate": CONTROL_RATE if control else rate, "variant": variant,
+        "pairs": len(slow), "pairs_run": len(windows) // 2,
         "window_s": opts.window, "slowdown_pct": slow,
-        "mean_pct": mean, "ci95_pct": half,
-        "loop_rate_off": statistics.median(rates_off),
+        "mean_pct": mean, "ci95_pct": half, "median_pct": statistics.median(slow),
+        "loop_rate_off": statistics.median(off["rate"] for _, off in pairs),
         "load1": max(loads),
-        "dropped_pairs": dropped,
+        "dropped_windows": reasons,
         "disturbed": len(slow) < opts.pairs,
     }
 
@@ -609,7 +708,7 @@ def cost_table(results):
         by.setdefault(r["python"], {})[r["frames"]] = r
     lines = [
         "| Python | frames | ns/sample, median (min-max of %d) | goal | "
-        "per extra frame | non-target ns | samples/rep | load1 |" % results["params"]["cost_reps"],
+        "per extra frame | non-target ns | loop rate | load1 |" % results["params"]["cost_reps"],
         "|---|---|---|---|---|---|---|---|",
     ]
     for name in results["interp_order"]:
@@ -632,54 +731,54 @@ def cost_table(results):
                 flags.append("%d lost" % r["lost"])
             if r["read_errors"]:
                 flags.append("%d read errors" % r["read_errors"])
-            lines.append("| %s | %.0f | %s (%s-%s)%s | <= %d: %s | %s | %s | %d | %.2f |" % (
+            lines.append("| %s | %.0f | %s (%s-%s)%s | <= %d: %s | %s | %s | %s | %.2f |" % (
                 r["label"], r["avg_frames"], fmt_ns(r["median_ns"]),
                 fmt_ns(min(r["target_ns"])), fmt_ns(max(r["target_ns"])),
                 " " + ", ".join(flags) if flags else "",
                 COST_GOAL_NS[frames], cost_verdict(r["median_ns"], frames),
                 per_frame if frames == COST_DEPTHS[1] else "",
-                fmt_ns(r["nontarget_ns"]), r["samples_per_rep"],
+                fmt_ns(r["nontarget_ns"]),
+                "%.1f M it/s" % (r["loop_rate"] / 1e6) if r.get("loop_rate") else "-",
                 r["load1"]))
     return "\n".join(lines)
 
 
 def slowdown_verdict(r):
     goal = SLOWDOWN_GOAL_PCT.get(r["rate"])
-    if goal is None or r["unregistered"]:
+    if goal is None or r.get("variant"):
         return "-"
     mean, half = r["mean_pct"], r["ci95_pct"]
     if mean + half <= goal:
-        return "met"
+        return "<= %.1f%%: met" % goal
     if mean <= goal:
-        return "met on the mean; CI reaches %.2f%%" % (mean + half)
+        return "<= %.1f%%: met on the mean; the CI reaches %.2f%%" % (goal, mean + half)
     if mean - half > goal:
-        return "**missed** by %.2f points" % (mean - goal)
-    return "**missed** on the mean (by %.2f points); CI reaches down to %.2f%%" % (
-        mean - goal, mean - half)
+        return "<= %.1f%%: **missed** by %.2f points" % (goal, mean - goal)
+    return "<= %.1f%%: **missed** on the mean by %.2f points (the CI reaches down to %.2f%%)" \
+        % (goal, mean - goal, mean - half)
 
 
 def slowdown_table(results):
     lines = [
-        "| Python | stack | rate | slowdown, mean | 95% CI | goal | pairs used/run x window | "
-        "loop rate off | load1 |",
+        "| Python | stack | sampling | slowdown, mean +/- 95% CI | median | goal | "
+        "pairs kept/run | loop rate off | load1 |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
     order = {n: i for i, n in enumerate(results["interp_order"])}
     rows = sorted(results["slowdown"], key=lambda r: (
-        order.get(r["python"], 99), r["unregistered"], r["frames"], r["rate"]))
+        order.get(r["python"], 99), bool(r.get("variant")), r["frames"], r["rate"]))
     for r in rows:
-        goal = SLOWDOWN_GOAL_PCT.get(r["rate"])
-        stack = "%s (%d frames)" % (r["stack"], r["frames"])
-        if r["unregistered"]:
-            stack += ", not registered"
-        lines.append("| %s | %s | %d Hz | %+.2f%% | +/- %.2f | %s | %d/%d x %.2g s | "
+        sampling = "%d Hz" % r["rate"]
+        if r.get("variant") == "control":
+            sampling = "none (A/A control)"
+        elif r.get("variant") == "unregistered":
+            sampling += ", process not registered"
+        lines.append("| %s | %s (%d frames) | %s | %+.2f%% +/- %.2f | %+.2f%% | %s | %d/%d | "
                      "%.1f M it/s | %.2f%s |" % (
-                         r["label"], stack, r["rate"], r["mean_pct"], r["ci95_pct"],
-                         ("<= %.1f%%: %s" % (goal, slowdown_verdict(r))) if goal
-                         and not r["unregistered"] else "-",
-                         r["pairs"], r.get("pairs_run", r["pairs"]), r["window_s"],
-                         r["loop_rate_off"] / 1e6, r["load1"],
-                         " (disturbed)" if r["disturbed"] else ""))
+                         r["label"], r["stack"], r["frames"], sampling, r["mean_pct"],
+                         r["ci95_pct"], r["median_pct"], slowdown_verdict(r), r["pairs"],
+                         r["pairs_run"], r["loop_rate_off"] / 1e6, r["load1"],
+                         " (too few pairs kept)" if r["disturbed"] else ""))
     return "\n".join(lines)
 
 
@@ -687,7 +786,7 @@ def render(results):
     m = results["machine"]
     p = results["params"]
     out = [
-        "Measured %s on commit `%s`, by `%s`." % (
+        "Measured %s on commit `%s` with `%s`." % (
             results["date"], results["commit"], results["command"]),
         "",
         "Machine: %d CPUs (%s), %s GiB, kernel %s%s, %s%s." % (
@@ -697,28 +796,40 @@ def render(results):
         "",
     ]
     if results["cost"]:
+        dropped = sum(len(r["dropped_reps"]) for r in results["cost"])
         out += [
             "### BPF cost per sample",
             "",
-            "At %d Hz; %d repetitions of %g s per row (each about %d target samples); "
-            "\"per extra frame\" is the slope between the two depths."
-            % (COST_RATE, p["cost_reps"], p["cost_seconds"], COST_RATE * p["cost_seconds"]),
+            "At %d Hz; %d repetitions of %g s per row (about %d target samples each); "
+            "\"per extra frame\" is the slope between the two depths; \"loop rate\" is the "
+            "target's speed while sampled (it shows how fast the host let the VM run). "
+            "%d disturbed repetitions were dropped and measured again."
+            % (COST_RATE, p["cost_reps"], p["cost_seconds"], COST_RATE * p["cost_seconds"],
+               dropped),
             "",
             cost_table(results),
             "",
         ]
     if results["slowdown"]:
+        reasons = {}
+        for r in results["slowdown"]:
+            for k, v in r["dropped_windows"].items():
+                reasons[k] = reasons.get(k, 0) + v
         out += [
             "### Slowdown of a CPU-bound loop",
             "",
-            "Sampling switched on and off in alternating %g s windows inside one run; "
-            "slowdown = 1 - rate(on) / rate(off) per adjacent pair, mean over pairs with a "
-            "95%% Student-t confidence interval. A negative value means the on window was "
-            "faster, i.e. noise." % p["window"],
+            "Sampling switched on and off in alternating %g s windows inside one run, "
+            "%d undisturbed pairs wanted per row; slowdown = 1 - rate(on) / rate(off) per "
+            "adjacent pair, mean over the pairs kept with a 95%% Student-t confidence "
+            "interval. Windows dropped: %s."
+            % (p["window"], p["pairs"], ", ".join("%d %s" % (v, k) for k, v in
+                                                 sorted(reasons.items())) or "none"),
             "",
             slowdown_table(results),
             "",
         ]
+    if results.get("errors"):
+        out += ["### Errors", ""] + ["- %s" % e for e in results["errors"]] + [""]
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -744,28 +855,30 @@ def write_docs(text):
 def parse_args(argv):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--quick", action="store_true",
-                    help="short run (~2 min): fewer, shorter repetitions and windows, "
-                         "slowdown for 3.12 only")
+                    help="a short run (~3 min): 1 s cost repetitions, slowdown for 3.12 "
+                         "only with 20 pairs")
     ap.add_argument("--interp", default="all",
-                    help="interpreters for the cost measurement: 'all' or names "
-                         "separated by commas (e.g. 3.12,debian-3.11)")
+                    help="interpreters for the cost measurement: 'all' (default) or names "
+                         "separated by commas, e.g. 3.12,debian-3.11")
     ap.add_argument("--slowdown-interp", default=None,
                     help="interpreters for the slowdown measurement (default 3.12,3.9; "
                          "'all' for every one)")
     ap.add_argument("--no-cost", action="store_true", help="skip the cost measurement")
     ap.add_argument("--no-slowdown", action="store_true",
                     help="skip the slowdown measurement")
-    ap.add_argument("--unregistered", action="store_true",
-                    help="also measure the slowdown of a process that is not profiled "
-                         "(events on, non-target path only) at 1000 Hz")
+    ap.add_argument("--no-controls", action="store_true",
+                    help="skip the slowdown measurement's two controls (an A/A run without "
+                         "samples; 1000 Hz with the process not registered)")
     ap.add_argument("--cost-seconds", type=float, default=None,
-                    help="seconds per cost repetition (default 2)")
-    ap.add_argument("--cost-reps", type=int, default=None, help="cost repetitions (3)")
-    ap.add_argument("--pairs", type=int, default=None, help="on/off window pairs (30)")
-    ap.add_argument("--window", type=float, default=None,
-                    help="seconds per toggle window (default 0.75)")
+                    help="seconds per cost repetition (default 2; 1 with --quick)")
+    ap.add_argument("--cost-reps", type=int, default=3, help="cost repetitions (default 3)")
+    ap.add_argument("--pairs", type=int, default=None,
+                    help="undisturbed on/off window pairs wanted (default 40; 20 with --quick)")
+    ap.add_argument("--window", type=float, default=0.25,
+                    help="seconds per toggle window (default 0.25)")
     ap.add_argument("--max-wait", type=int, default=900,
-                    help="seconds to wait for a quiet machine before each measurement")
+                    help="seconds to wait for a quiet machine before each block of measuring "
+                         "(default 900)")
     ap.add_argument("--json", default=os.path.join(ROOT, "build", "bench-results.json"),
                     help="where to save the raw results (default build/bench-results.json)")
     ap.add_argument("--from-json", metavar="FILE",
@@ -774,19 +887,16 @@ def parse_args(argv):
                     help="rewrite the results section of docs/BENCHMARKS.md")
     ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args(argv)
-    quick = opts.quick
     if opts.cost_seconds is None:
-        opts.cost_seconds = 1.0 if quick else 2.0
-    if opts.cost_reps is None:
-        opts.cost_reps = 3
+        opts.cost_seconds = 1.0 if opts.quick else 2.0
     if opts.pairs is None:
-        opts.pairs = 10 if quick else 30
-    if opts.window is None:
-        opts.window = 0.5 if quick else 0.75
+        opts.pairs = 20 if opts.quick else 40
     if opts.slowdown_interp is None:
-        opts.slowdown_interp = "3.12" if quick else "3.12,3.9"
-    if opts.cost_reps < 1 or opts.pairs < 2 or opts.window < 0.2 or opts.cost_seconds <= 0:
-        ap.error("need --cost-reps >= 1, --pairs >= 2, --window >= 0.2, --cost-seconds > 0")
+        opts.slowdown_interp = "3.12" if opts.quick else "3.12,3.9"
+    if opts.cost_reps < 1 or opts.pairs < 2 or opts.window < 2 * EDGE_TRIM_S + 3 * SUB_S \
+            or opts.cost_seconds <= 0:
+        ap.error("need --cost-reps >= 1, --pairs >= 2, --window >= %g, --cost-seconds > 0"
+                 % (2 * EDGE_TRIM_S + 3 * SUB_S))
     return opts
 
 
@@ -818,12 +928,16 @@ def measure(opts, argv):
         "interp_order": [i.name for i in interps],
         "cost": [], "slowdown": [], "errors": [],
     }
-    n_slow = len(slow_interps) * len(SLOWDOWN_STACKS) * len(SLOWDOWN_RATES) + \
-        (1 if opts.unregistered and slow_interps else 0)
-    est = len(cost_interps) * len(COST_DEPTHS) * (opts.cost_seconds * (opts.cost_reps + 1) + 2.5) \
-        + n_slow * (2 * opts.pairs * opts.window + 2.5)
-    log("bench: %d cost runs, %d slowdown runs, about %.0f min on a quiet machine" % (
-        len(cost_interps) * len(COST_DEPTHS), n_slow, est / 60))
+    runs = [(i, stack, frames, rate, None) for i in slow_interps
+            for stack, frames in SLOWDOWN_STACKS for rate in SLOWDOWN_RATES]
+    if slow_interps and not opts.no_controls:
+        runs.append((slow_interps[0], "shallow", 3, 0, "control"))
+        runs.append((slow_interps[0], "shallow", 3, 1000, "unregistered"))
+    n_cost = len(cost_interps) * len(COST_DEPTHS)
+    est = n_cost * (NONTARGET_SECONDS + opts.cost_seconds * opts.cost_reps + 2) + \
+        len(runs) * (opts.pairs * 2 * opts.window + 3)
+    log("bench: %d cost and %d slowdown measurements: about %.0f min on a quiet machine" % (
+        n_cost, len(runs), est / 60))
 
     def attempt(fn, *args, **kw):
         try:
@@ -838,23 +952,17 @@ def measure(opts, argv):
             r = attempt(measure_cost, interp, frames, opts)
             if r:
                 results["cost"].append(r)
-                log("bench: cost %-12s %3d frames: %s ns (non-target %s ns, load %.2f)" % (
+                log("bench: cost %-11s %3d frames: %s ns (non-target %s ns, load %.2f)%s" % (
                     interp.name, frames, "/".join(fmt_ns(x) for x in r["target_ns"]),
-                    fmt_ns(r["nontarget_ns"]), r["load1"]))
-    for interp in slow_interps:
-        for stack, frames in SLOWDOWN_STACKS:
-            for rate in SLOWDOWN_RATES:
-                r = attempt(measure_slowdown, interp, stack, frames, rate, opts)
-                if r:
-                    results["slowdown"].append(r)
-                    log("bench: slowdown %-12s %-7s %4d Hz: %+.2f%% +/- %.2f (load %.2f)" % (
-                        interp.name, stack, rate, r["mean_pct"], r["ci95_pct"],
-                        r["load1"]))
-    if opts.unregistered and slow_interps:
-        r = attempt(measure_slowdown, slow_interps[0], "shallow", 3, 1000, opts,
-                    unregistered=True)
+                    fmt_ns(r["nontarget_ns"]), r["load1"],
+                    " disturbed" if r["disturbed"] else ""))
+    for interp, stack, frames, rate, variant in runs:
+        r = attempt(measure_slowdown, interp, stack, frames, rate, opts, variant)
         if r:
             results["slowdown"].append(r)
+            log("bench: slowdown %-11s %-7s %-12s %+.2f%% +/- %.2f (%d/%d pairs, load %.2f)"
+                % (interp.name, stack, variant or "%d Hz" % rate, r["mean_pct"],
+                   r["ci95_pct"], r["pairs"], r["pairs_run"], r["load1"]))
     return results
 
 

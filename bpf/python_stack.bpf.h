@@ -14,6 +14,14 @@
 #include "maps.bpf.h"
 #include "pyebpf.h"
 
+/* Open-coded iterators (6.4+): loops without bpf_loop's indirect call per
+ * iteration, which costs a retpoline on most machines. Weak, so the object
+ * still loads on older kernels, where the loader picks the bpf_loop
+ * program instead. */
+extern int bpf_iter_num_new(struct bpf_iter_num *it, int start, int end) __weak __ksym;
+extern int *bpf_iter_num_next(struct bpf_iter_num *it) __weak __ksym;
+extern void bpf_iter_num_destroy(struct bpf_iter_num *it) __weak __ksym;
+
 /* Per-run settings, fixed before load. */
 const volatile __u32 max_frames = PYEBPF_DEFAULT_FRAMES;
 /* After a thread-list walk finds no PyThreadState for a thread, don't walk
@@ -308,9 +316,9 @@ static __always_inline __u8 frame_u8(const __u8 *chunk, long at, __s16 field)
 	return chunk[o];
 }
 
-static long frame_walk_step(__u32 i, void *arg)
+/* One frame: read it, emit it, move to its caller. 1 ends the walk. */
+static __always_inline long frame_walk_step(struct frame_walk *w)
 {
-	struct frame_walk *w = arg;
 	const struct pyebpf_py_offsets *off = &w->proc->off;
 	const __u8 *chunk = w->scratch->frames;
 	__u64 frame = w->frame, code, previous;
@@ -362,13 +370,38 @@ static long frame_walk_step(__u32 i, void *arg)
 	return 0;
 }
 
+static long frame_walk_loop_cb(__u32 i, void *arg)
+{
+	return frame_walk_step(arg);
+}
+
+/* Steps enough for max frames plus the shim frames skipped between them,
+ * and one more so a stack of exactly `limit` frames is not truncated. */
+#define FRAME_WALK_STEPS (PYEBPF_MAX_FRAMES * 2 + 1)
+
+static __always_inline void walk_frames(struct frame_walk *w, bool iterators)
+{
+	struct bpf_iter_num it;
+	int *step;
+
+	if (!iterators) {
+		bpf_loop(FRAME_WALK_STEPS, frame_walk_loop_cb, w, 0);
+		return;
+	}
+	bpf_iter_num_new(&it, 0, FRAME_WALK_STEPS);
+	while ((step = bpf_iter_num_next(&it)))
+		if (frame_walk_step(w))
+			break;
+	bpf_iter_num_destroy(&it);
+}
+
 /*
  * Fill `sample` with the current thread's Python stack. Returns 0 when a
  * sample should be sent (possibly with NO_TSTATE or error flags).
  */
 static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
-					     struct pyebpf_sample *sample,
-					     __u64 now)
+					     struct pyebpf_sample *sample, __u64 now,
+					     bool iterators)
 {
 	const struct pyebpf_py_offsets *off = &proc->off;
 	__u32 zero = 0;
@@ -406,9 +439,7 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 		.limit = max_frames < PYEBPF_MAX_FRAMES ? max_frames : PYEBPF_MAX_FRAMES,
 		.now = now,
 	};
-	/* +1 so a stack of exactly `limit` frames is not marked truncated, and
-	 * shim frames (skipped, not emitted) get room of their own */
-	bpf_loop(PYEBPF_MAX_FRAMES * 2 + 1, frame_walk_step, &w, 0);
+	walk_frames(&w, iterators);
 	if (w.frame && !(sample->flags & PYEBPF_SAMPLE_TRUNCATED) &&
 	    sample->n_frames >= w.limit)
 		sample->flags |= PYEBPF_SAMPLE_TRUNCATED;
