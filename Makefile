@@ -118,7 +118,7 @@ bench: $(BIN) $(BENCH_BIN)
 	$(Q)BENCH_SAMPLER=$(abspath $(BENCH_BIN)) $(PYTHON) bench/run.py
 
 format:
-	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/*.c
+	clang-format -i bpf/*.c bpf/*.h user/*.c user/*.h include/*.h tests/unit/test_*.c
 
 clean:
 	rm -rf build build-san

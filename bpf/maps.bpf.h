@@ -19,7 +19,7 @@ struct {
  * re-validated on every use (thread_id must still equal the thread's
  * pthread pointer), so a stale entry costs a walk, never a wrong stack. */
 struct thread_cache_entry {
-	__u64 tstate;      /* 0: no Python thread state found */
+	__u64 tstate;	   /* 0: no Python thread state found */
 	__u64 retry_after; /* for tstate == 0: ktime before which not to re-walk */
 };
 
@@ -39,8 +39,8 @@ struct {
 struct code_check_entry {
 	__u64 code;
 	__u64 frame_key; /* f_funcobj ^ f_globals of the frame that used it */
-	__u64 tag;       /* check | expiry second << 32 */
-	__u64 sum;       /* code ^ frame_key ^ tag */
+	__u64 tag;	 /* check | expiry second << 32 */
+	__u64 sum;	 /* code ^ frame_key ^ tag */
 };
 
 #define CODE_CHECK_SLOTS 4096

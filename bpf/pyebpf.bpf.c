@@ -27,9 +27,9 @@ static __always_inline void send_sample(struct pyebpf_sample *s)
 	/* a code object seen for the first time may be short-lived (a module
 	 * body, exec()ed code): wake the reader so it reads it while it lives */
 	flags = (s->flags & PYEBPF_SAMPLE_NEW_CODE) ||
-			bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
-		? BPF_RB_FORCE_WAKEUP
-		: BPF_RB_NO_WAKEUP;
+				bpf_ringbuf_query(&samples, BPF_RB_AVAIL_DATA) >= wakeup_bytes
+			? BPF_RB_FORCE_WAKEUP
+			: BPF_RB_NO_WAKEUP;
 	if (bpf_ringbuf_output(&samples, s,
 			       PYEBPF_SAMPLE_HEADER_SIZE + n * sizeof(struct pyebpf_frame), flags))
 		stat_inc(PYEBPF_STAT_LOST);

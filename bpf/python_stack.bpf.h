@@ -111,9 +111,9 @@ static __always_inline __u64 current_thread_pointer(void)
 struct thread_lookup {
 	const struct pyebpf_proc *proc;
 	struct walk_scratch *scratch;
-	__u64 interp;      /* interpreter whose thread list is walked */
-	__u64 tstate;      /* next thread state to look at, 0: next interpreter */
-	__u64 thread_ptr;  /* the value PyThreadState.thread_id must have */
+	__u64 interp;	  /* interpreter whose thread list is walked */
+	__u64 tstate;	  /* next thread state to look at, 0: next interpreter */
+	__u64 thread_ptr; /* the value PyThreadState.thread_id must have */
 	__u64 found;
 	__u32 interps;
 };
@@ -132,8 +132,8 @@ static long thread_lookup_step(__u32 i, void *arg)
 		c->tstate = read_user_u64(c->interp + off->interp_threads_head);
 		return 0;
 	}
-	if (read_window(c->scratch->tstate, PYEBPF_TSTATE_WINDOW,
-			c->proc->tstate_read_size, c->tstate)) {
+	if (read_window(c->scratch->tstate, PYEBPF_TSTATE_WINDOW, c->proc->tstate_read_size,
+			c->tstate)) {
 		c->tstate = 0; /* torn list: try the next interpreter */
 		return 0;
 	}
@@ -189,17 +189,16 @@ struct frame_walk {
 	const struct pyebpf_proc *proc;
 	struct walk_scratch *scratch;
 	struct pyebpf_sample *sample;
-	__u64 frame;      /* next frame to read */
+	__u64 frame;	   /* next frame to read */
 	__u64 stack_floor; /* lowest frame address of the newest data stack
 			      chunk (3.11+), 0 if unknown */
-	__u64 chunk_base; /* address of scratch->frames[0] */
-	__u32 chunk_len;  /* valid bytes in scratch->frames */
-	__u32 limit;      /* frames to emit at most */
+	__u64 chunk_base;  /* address of scratch->frames[0] */
+	__u32 chunk_len;   /* valid bytes in scratch->frames */
+	__u32 limit;	   /* frames to emit at most */
 	__u64 now;
 };
 
-static __always_inline void emit_frame(struct frame_walk *w, __u64 code, __u32 instr,
-				       __u32 check)
+static __always_inline void emit_frame(struct frame_walk *w, __u64 code, __u32 instr, __u32 check)
 {
 	__u32 n = w->sample->n_frames;
 
@@ -271,11 +270,11 @@ static __always_inline __u32 code_check(struct frame_walk *w, __u64 code, __u64 
 	if (w->proc->code_type_addr &&
 	    win_u64(w->scratch->code, 8, PYEBPF_CODE_WINDOW) != w->proc->code_type_addr)
 		return ~0u;
-	check = pyebpf_code_check(win_s32(w->scratch->code, off->code_argcount, PYEBPF_CODE_WINDOW),
-				  win_s32(w->scratch->code, off->code_firstlineno,
-					  PYEBPF_CODE_WINDOW),
-				  win_u64(w->scratch->code, off->code_name, PYEBPF_CODE_WINDOW),
-				  win_u64(w->scratch->code, off->code_filename, PYEBPF_CODE_WINDOW));
+	check = pyebpf_code_check(
+		win_s32(w->scratch->code, off->code_argcount, PYEBPF_CODE_WINDOW),
+		win_s32(w->scratch->code, off->code_firstlineno, PYEBPF_CODE_WINDOW),
+		win_u64(w->scratch->code, off->code_name, PYEBPF_CODE_WINDOW),
+		win_u64(w->scratch->code, off->code_filename, PYEBPF_CODE_WINDOW));
 	if (e) {
 		/* re-read at least every second or two, whatever the key says */
 		__u64 tag = check | ((__u64)(second + 1) << 32);
@@ -345,7 +344,8 @@ static __always_inline long frame_walk_step(struct frame_walk *w)
 	w->frame = previous;
 
 	/* 3.12+: shim frames the interpreter pushes for C-stack entries */
-	if (off->frame_owner >= 0 && frame_u8(chunk, at, off->frame_owner) >= off->frame_owner_shim_min)
+	if (off->frame_owner >= 0 &&
+	    frame_u8(chunk, at, off->frame_owner) >= off->frame_owner_shim_min)
 		return 0;
 
 	/* 3.14 tags f_executable's low bit; objects are 8-aligned anyway */
@@ -440,8 +440,7 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 		.now = now,
 	};
 	walk_frames(&w, iterators);
-	if (w.frame && !(sample->flags & PYEBPF_SAMPLE_TRUNCATED) &&
-	    sample->n_frames >= w.limit)
+	if (w.frame && !(sample->flags & PYEBPF_SAMPLE_TRUNCATED) && sample->n_frames >= w.limit)
 		sample->flags |= PYEBPF_SAMPLE_TRUNCATED;
 	return 0;
 }

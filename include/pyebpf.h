@@ -30,8 +30,8 @@
  * a window must be below its size minus the field's width; the loader
  * validates this (python_layout.c) before a process is registered. */
 #define PYEBPF_TSTATE_WINDOW 512 /* from the start of PyThreadState */
-#define PYEBPF_FRAME_WINDOW 128  /* from the start of the frame */
-#define PYEBPF_CODE_WINDOW 128   /* from the start of PyCodeObject */
+#define PYEBPF_FRAME_WINDOW 128	 /* from the start of the frame */
+#define PYEBPF_CODE_WINDOW 128	 /* from the start of PyCodeObject */
 /* Bytes read at once below a frame when frames are known to be packed
  * together (3.11+ keep them on a per-thread data stack): one read then
  * covers the caller frames too. Power of two. */
@@ -48,21 +48,21 @@ struct pyebpf_py_offsets {
 	__s16 interp_threads_head;
 	/* PyThreadState */
 	__s16 tstate_next;
-	__s16 tstate_thread_id;        /* pthread_t == task->thread.fsbase on x86-64 */
+	__s16 tstate_thread_id;	       /* pthread_t == task->thread.fsbase on x86-64 */
 	__s16 tstate_native_thread_id; /* kernel tid, 3.11+ */
-	__s16 tstate_frame;            /* PyFrameObject *frame (<=3.10), current_frame (3.13+) */
-	__s16 tstate_cframe;           /* _PyCFrame *cframe (3.11, 3.12) */
+	__s16 tstate_frame;	       /* PyFrameObject *frame (<=3.10), current_frame (3.13+) */
+	__s16 tstate_cframe;	       /* _PyCFrame *cframe (3.11, 3.12) */
 	__s16 cframe_current_frame;    /* _PyCFrame.current_frame (3.11, 3.12) */
 	__s16 tstate_datastack_chunk;  /* _PyStackChunk *datastack_chunk (3.11+): the
-	                                  chunk holding the newest frames */
-	__s16 stack_chunk_data;        /* offsetof(_PyStackChunk, data) (3.11+) */
+					  chunk holding the newest frames */
+	__s16 stack_chunk_data;	       /* offsetof(_PyStackChunk, data) (3.11+) */
 	/* PyFrameObject (<=3.10) or _PyInterpreterFrame (3.11+) */
 	__s16 frame_previous;
-	__s16 frame_code;   /* f_code / f_executable (tagged in 3.14: low bits masked) */
-	__s16 frame_instr;  /* int f_lasti (<=3.10) or prev_instr / instr_ptr (3.11+) */
-	__s16 frame_owner;  /* char owner (3.12+); frames owned by the C stack are skipped */
+	__s16 frame_code;    /* f_code / f_executable (tagged in 3.14: low bits masked) */
+	__s16 frame_instr;   /* int f_lasti (<=3.10) or prev_instr / instr_ptr (3.11+) */
+	__s16 frame_owner;   /* char owner (3.12+); frames owned by the C stack are skipped */
 	__s16 frame_globals; /* f_globals: with frame_funcobj, tells a code object
-	                        from another at the same address without reading it */
+				from another at the same address without reading it */
 	__s16 frame_funcobj; /* f_func / f_funcobj (3.11+) */
 	/* PyCodeObject: the fields the checksum covers */
 	__s16 code_argcount;
@@ -78,9 +78,9 @@ struct pyebpf_py_offsets {
 };
 
 enum pyebpf_instr_kind {
-	PYEBPF_INSTR_LASTI = 0,   /* frame_instr is an int f_lasti, sent as is */
+	PYEBPF_INSTR_LASTI = 0,	  /* frame_instr is an int f_lasti, sent as is */
 	PYEBPF_INSTR_POINTER = 1, /* frame_instr is a pointer into the code object;
-	                             the kernel sends (pointer - code address) */
+				     the kernel sends (pointer - code address) */
 };
 
 /* One traced process, written by userspace into the `procs` map keyed by
@@ -108,11 +108,11 @@ struct pyebpf_proc {
 struct pyebpf_frame {
 	__u64 code;  /* PyCodeObject address; 0 marks an error frame (see `instr`) */
 	__u32 instr; /* PYEBPF_INSTR_LASTI: f_lasti; POINTER: byte offset of the
-	                instruction pointer from `code`; for error frames a
-	                PYEBPF_FRAME_ERR_* code */
+			instruction pointer from `code`; for error frames a
+			PYEBPF_FRAME_ERR_* code */
 	__u32 check; /* pyebpf_code_check() of the code object, 0 if unread,
-	                with PYEBPF_CHECK_FRESH set when the kernel read the
-	                code object for this very sample */
+			with PYEBPF_CHECK_FRESH set when the kernel read the
+			code object for this very sample */
 };
 
 /* In pyebpf_frame.check: the kernel read the code object just now (first
@@ -122,17 +122,18 @@ struct pyebpf_frame {
 
 enum pyebpf_frame_error {
 	PYEBPF_FRAME_ERR_READ_FRAME = 1, /* the frame itself was unreadable */
-	PYEBPF_FRAME_ERR_BAD_CODE = 2,   /* code slot is not a code object */
+	PYEBPF_FRAME_ERR_BAD_CODE = 2,	 /* code slot is not a code object */
 };
 
 /* sample flags */
 #define PYEBPF_SAMPLE_TRUNCATED (1u << 0)  /* more frames than max_frames */
 #define PYEBPF_SAMPLE_NO_TSTATE (1u << 1)  /* thread has no Python thread state */
 #define PYEBPF_SAMPLE_READ_ERROR (1u << 2) /* an error frame is in the stack */
-#define PYEBPF_SAMPLE_CYCLE (1u << 3)      /* frame chain loops back on itself */
-#define PYEBPF_SAMPLE_NEW_CODE (1u << 4)   /* a code object the kernel had not seen
-					      lately: userspace should read it soon,
-					      before it can be freed */
+#define PYEBPF_SAMPLE_CYCLE (1u << 3)	   /* frame chain loops back on itself */
+#define PYEBPF_SAMPLE_NEW_CODE                              \
+	(1u << 4) /* a code object the kernel had not seen  \
+		     lately: userspace should read it soon, \
+		     before it can be freed */
 
 /* Record header sent through the ring buffer; `n_frames` frames follow,
  * leaf first. Only the used part of `frames` is sent. */
@@ -147,18 +148,18 @@ struct pyebpf_sample {
 	struct pyebpf_frame frames[PYEBPF_MAX_FRAMES];
 };
 
-#define PYEBPF_SAMPLE_HEADER_SIZE (sizeof(struct pyebpf_sample) - \
-				   PYEBPF_MAX_FRAMES * sizeof(struct pyebpf_frame))
+#define PYEBPF_SAMPLE_HEADER_SIZE \
+	(sizeof(struct pyebpf_sample) - PYEBPF_MAX_FRAMES * sizeof(struct pyebpf_frame))
 
 /* Counters the kernel keeps in the per-CPU `stats` array, indexed by this
  * enum; userspace sums over CPUs. */
 enum pyebpf_stat {
-	PYEBPF_STAT_SAMPLES = 0,   /* target samples taken */
-	PYEBPF_STAT_LOST,          /* ring buffer full, sample dropped */
-	PYEBPF_STAT_NO_TSTATE,     /* target thread without a Python thread state */
-	PYEBPF_STAT_THREAD_WALKS,  /* thread-cache misses that walked the thread list */
-	PYEBPF_STAT_READ_ERRORS,   /* samples with an error frame */
-	PYEBPF_STAT_TRUNCATED,     /* samples cut at max_frames */
+	PYEBPF_STAT_SAMPLES = 0,  /* target samples taken */
+	PYEBPF_STAT_LOST,	  /* ring buffer full, sample dropped */
+	PYEBPF_STAT_NO_TSTATE,	  /* target thread without a Python thread state */
+	PYEBPF_STAT_THREAD_WALKS, /* thread-cache misses that walked the thread list */
+	PYEBPF_STAT_READ_ERRORS,  /* samples with an error frame */
+	PYEBPF_STAT_TRUNCATED,	  /* samples cut at max_frames */
 	PYEBPF_STAT__COUNT,
 };
 
@@ -168,8 +169,7 @@ enum pyebpf_stat {
  * (module bodies all start at line 1 with no arguments; their names and
  * files tell them apart). Never 0 (0 means "not read"); bit 0 is left for
  * PYEBPF_CHECK_FRESH. */
-static inline __u32 pyebpf_code_check(__s32 argcount, __s32 firstlineno, __u64 name,
-				      __u64 filename)
+static inline __u32 pyebpf_code_check(__s32 argcount, __s32 firstlineno, __u64 name, __u64 filename)
 {
 	__u64 h = (__u64)(__u32)firstlineno * 0x9e3779b97f4a7c15ull;
 

@@ -17,15 +17,15 @@
 enum { OPT_MAX_FRAMES = 256 };
 
 static const struct option long_options[] = {
-	{ "pid", required_argument, NULL, 'p' },
-	{ "rate", required_argument, NULL, 'r' },
-	{ "duration", required_argument, NULL, 'd' },
-	{ "output", required_argument, NULL, 'o' },
-	{ "format", required_argument, NULL, 'f' },
-	{ "max-frames", required_argument, NULL, OPT_MAX_FRAMES },
-	{ "help", no_argument, NULL, 'h' },
-	{ "version", no_argument, NULL, 'V' },
-	{ NULL, 0, NULL, 0 },
+	{"pid", required_argument, NULL, 'p'},
+	{"rate", required_argument, NULL, 'r'},
+	{"duration", required_argument, NULL, 'd'},
+	{"output", required_argument, NULL, 'o'},
+	{"format", required_argument, NULL, 'f'},
+	{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+	{"help", no_argument, NULL, 'h'},
+	{"version", no_argument, NULL, 'V'},
+	{NULL, 0, NULL, 0},
 };
 
 void cli_print_help(FILE *out)
@@ -120,8 +120,10 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 			break;
 		case 'r':
 			if (parse_uint(optarg, 100000, &v) || v == 0) {
-				fprintf(err, "pyebpf: invalid rate '%s': expected 1 to 100000 samples "
-					     "per second\n", optarg);
+				fprintf(err,
+					"pyebpf: invalid rate '%s': expected 1 to 100000 samples "
+					"per second\n",
+					optarg);
 				return -1;
 			}
 			opts->rate_hz = (unsigned int)v;
@@ -131,8 +133,10 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 			opts->duration_s = strtod(optarg, &end);
 			if (errno || end == optarg || *end || !isfinite(opts->duration_s) ||
 			    opts->duration_s <= 0) {
-				fprintf(err, "pyebpf: invalid duration '%s': expected a positive "
-					     "number of seconds\n", optarg);
+				fprintf(err,
+					"pyebpf: invalid duration '%s': expected a positive "
+					"number of seconds\n",
+					optarg);
 				return -1;
 			}
 			break;
@@ -147,14 +151,16 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 			if (!strcasecmp(optarg, "raw")) {
 				opts->format = FORMAT_RAW;
 			} else {
-				fprintf(err, "pyebpf: unknown format '%s': supported formats: raw\n",
+				fprintf(err,
+					"pyebpf: unknown format '%s': supported formats: raw\n",
 					optarg);
 				return -1;
 			}
 			break;
 		case OPT_MAX_FRAMES:
 			if (parse_uint(optarg, PYEBPF_MAX_FRAMES, &v) || v == 0) {
-				fprintf(err, "pyebpf: invalid --max-frames '%s': expected 1 to %d\n",
+				fprintf(err,
+					"pyebpf: invalid --max-frames '%s': expected 1 to %d\n",
 					optarg, PYEBPF_MAX_FRAMES);
 				return -1;
 			}

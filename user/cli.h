@@ -18,11 +18,11 @@ enum output_format {
 
 struct cli_options {
 	enum cli_command command;
-	pid_t pid;               /* 0: run `program` instead */
-	char **program;          /* argv of the program to start, NULL-terminated */
+	pid_t pid;	/* 0: run `program` instead */
+	char **program; /* argv of the program to start, NULL-terminated */
 	unsigned int rate_hz;
-	double duration_s;       /* 0: until Ctrl-C or the target exits */
-	const char *output;      /* NULL: a generated name */
+	double duration_s;  /* 0: until Ctrl-C or the target exits */
+	const char *output; /* NULL: a generated name */
 	enum output_format format;
 	unsigned int max_frames;
 };

@@ -46,23 +46,20 @@ struct py313_debug_offsets {
 		uint64_t size, finalizing, interpreters_head;
 	} runtime_state;
 	struct {
-		uint64_t size, id, next, threads_head, gc, imports_modules,
-			sysdict, builtins, ceval_gil, gil_runtime_state,
-			gil_runtime_state_enabled, gil_runtime_state_locked,
-			gil_runtime_state_holder;
+		uint64_t size, id, next, threads_head, gc, imports_modules, sysdict, builtins,
+			ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
+			gil_runtime_state_locked, gil_runtime_state_holder;
 	} interpreter_state;
 	struct {
-		uint64_t size, prev, next, interp, current_frame, thread_id,
-			native_thread_id, datastack_chunk, status;
+		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
+			datastack_chunk, status;
 	} thread_state;
 	struct {
-		uint64_t size, previous, executable, instr_ptr, localsplus,
-			owner;
+		uint64_t size, previous, executable, instr_ptr, localsplus, owner;
 	} interpreter_frame;
 	struct {
-		uint64_t size, filename, name, qualname, linetable,
-			firstlineno, argcount, localsplusnames,
-			localspluskinds, co_code_adaptive;
+		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+			localsplusnames, localspluskinds, co_code_adaptive;
 	} code_object;
 	struct {
 		uint64_t size, ob_type;
@@ -110,24 +107,22 @@ struct py314_debug_offsets {
 		uint64_t size, finalizing, interpreters_head;
 	} runtime_state;
 	struct {
-		uint64_t size, id, next, threads_head, threads_main, gc,
-			imports_modules, sysdict, builtins, ceval_gil,
-			gil_runtime_state, gil_runtime_state_enabled,
-			gil_runtime_state_locked, gil_runtime_state_holder,
-			code_object_generation, tlbc_generation;
+		uint64_t size, id, next, threads_head, threads_main, gc, imports_modules, sysdict,
+			builtins, ceval_gil, gil_runtime_state, gil_runtime_state_enabled,
+			gil_runtime_state_locked, gil_runtime_state_holder, code_object_generation,
+			tlbc_generation;
 	} interpreter_state;
 	struct {
-		uint64_t size, prev, next, interp, current_frame, thread_id,
-			native_thread_id, datastack_chunk, status;
+		uint64_t size, prev, next, interp, current_frame, thread_id, native_thread_id,
+			datastack_chunk, status;
 	} thread_state;
 	struct {
-		uint64_t size, previous, executable, instr_ptr, localsplus,
-			owner, stackpointer, tlbc_index;
+		uint64_t size, previous, executable, instr_ptr, localsplus, owner, stackpointer,
+			tlbc_index;
 	} interpreter_frame;
 	struct {
-		uint64_t size, filename, name, qualname, linetable,
-			firstlineno, argcount, localsplusnames,
-			localspluskinds, co_code_adaptive, co_tlbc;
+		uint64_t size, filename, name, qualname, linetable, firstlineno, argcount,
+			localsplusnames, localspluskinds, co_code_adaptive, co_tlbc;
 	} code_object;
 	struct {
 		uint64_t size, ob_type;
@@ -169,9 +164,8 @@ struct py314_debug_offsets {
 		uint64_t next, prev;
 	} llist_node;
 	struct {
-		uint64_t eval_breaker, remote_debugger_support,
-			remote_debugging_enabled, debugger_pending_call,
-			debugger_script_path, debugger_script_path_size;
+		uint64_t eval_breaker, remote_debugger_support, remote_debugging_enabled,
+			debugger_pending_call, debugger_script_path, debugger_script_path_size;
 	} debugger_support;
 };
 
@@ -204,10 +198,10 @@ enum section {
 };
 
 static const char *const section_name[S__COUNT] = {
-	[S_RUNTIME] = "runtime_state",   [S_INTERP] = "interpreter_state",
-	[S_TSTATE] = "thread_state",     [S_FRAME] = "interpreter_frame",
-	[S_CODE] = "code_object",        [S_OBJECT] = "pyobject",
-	[S_UNICODE] = "unicode_object",  [S_BYTES] = "bytes_object",
+	[S_RUNTIME] = "runtime_state",	[S_INTERP] = "interpreter_state",
+	[S_TSTATE] = "thread_state",	[S_FRAME] = "interpreter_frame",
+	[S_CODE] = "code_object",	[S_OBJECT] = "pyobject",
+	[S_UNICODE] = "unicode_object", [S_BYTES] = "bytes_object",
 };
 
 /* The offsets the parser maps. */
@@ -248,43 +242,51 @@ static const struct {
 	enum section section;
 	unsigned char width;
 } value_info[V__COUNT] = {
-	[V_RUNTIME_INTERPRETERS_HEAD] = { "runtime_state.interpreters_head", S_RUNTIME, 8 },
-	[V_INTERP_ID] = { "interpreter_state.id", S_INTERP, 8 },
-	[V_INTERP_NEXT] = { "interpreter_state.next", S_INTERP, 8 },
-	[V_INTERP_THREADS_HEAD] = { "interpreter_state.threads_head", S_INTERP, 8 },
-	[V_TSTATE_NEXT] = { "thread_state.next", S_TSTATE, 8 },
-	[V_TSTATE_INTERP] = { "thread_state.interp", S_TSTATE, 8 },
-	[V_TSTATE_CURRENT_FRAME] = { "thread_state.current_frame", S_TSTATE, 8 },
-	[V_TSTATE_THREAD_ID] = { "thread_state.thread_id", S_TSTATE, 8 },
-	[V_TSTATE_NATIVE_THREAD_ID] = { "thread_state.native_thread_id", S_TSTATE, 8 },
-	[V_TSTATE_DATASTACK_CHUNK] = { "thread_state.datastack_chunk", S_TSTATE, 8 },
-	[V_FRAME_PREVIOUS] = { "interpreter_frame.previous", S_FRAME, 8 },
-	[V_FRAME_EXECUTABLE] = { "interpreter_frame.executable", S_FRAME, 8 },
-	[V_FRAME_INSTR_PTR] = { "interpreter_frame.instr_ptr", S_FRAME, 8 },
-	[V_FRAME_OWNER] = { "interpreter_frame.owner", S_FRAME, 1 },
-	[V_CODE_FILENAME] = { "code_object.filename", S_CODE, 8 },
-	[V_CODE_NAME] = { "code_object.name", S_CODE, 8 },
-	[V_CODE_QUALNAME] = { "code_object.qualname", S_CODE, 8 },
-	[V_CODE_LINETABLE] = { "code_object.linetable", S_CODE, 8 },
-	[V_CODE_FIRSTLINENO] = { "code_object.firstlineno", S_CODE, 4 },
-	[V_CODE_ARGCOUNT] = { "code_object.argcount", S_CODE, 4 },
+	[V_RUNTIME_INTERPRETERS_HEAD] = {"runtime_state.interpreters_head", S_RUNTIME, 8},
+	[V_INTERP_ID] = {"interpreter_state.id", S_INTERP, 8},
+	[V_INTERP_NEXT] = {"interpreter_state.next", S_INTERP, 8},
+	[V_INTERP_THREADS_HEAD] = {"interpreter_state.threads_head", S_INTERP, 8},
+	[V_TSTATE_NEXT] = {"thread_state.next", S_TSTATE, 8},
+	[V_TSTATE_INTERP] = {"thread_state.interp", S_TSTATE, 8},
+	[V_TSTATE_CURRENT_FRAME] = {"thread_state.current_frame", S_TSTATE, 8},
+	[V_TSTATE_THREAD_ID] = {"thread_state.thread_id", S_TSTATE, 8},
+	[V_TSTATE_NATIVE_THREAD_ID] = {"thread_state.native_thread_id", S_TSTATE, 8},
+	[V_TSTATE_DATASTACK_CHUNK] = {"thread_state.datastack_chunk", S_TSTATE, 8},
+	[V_FRAME_PREVIOUS] = {"interpreter_frame.previous", S_FRAME, 8},
+	[V_FRAME_EXECUTABLE] = {"interpreter_frame.executable", S_FRAME, 8},
+	[V_FRAME_INSTR_PTR] = {"interpreter_frame.instr_ptr", S_FRAME, 8},
+	[V_FRAME_OWNER] = {"interpreter_frame.owner", S_FRAME, 1},
+	[V_CODE_FILENAME] = {"code_object.filename", S_CODE, 8},
+	[V_CODE_NAME] = {"code_object.name", S_CODE, 8},
+	[V_CODE_QUALNAME] = {"code_object.qualname", S_CODE, 8},
+	[V_CODE_LINETABLE] = {"code_object.linetable", S_CODE, 8},
+	[V_CODE_FIRSTLINENO] = {"code_object.firstlineno", S_CODE, 4},
+	[V_CODE_ARGCOUNT] = {"code_object.argcount", S_CODE, 4},
 	/* char co_code_adaptive[1]: the first byte of the bytecode */
-	[V_CODE_CODE_ADAPTIVE] = { "code_object.co_code_adaptive", S_CODE, 1 },
-	[V_OBJECT_TYPE] = { "pyobject.ob_type", S_OBJECT, 8 },
+	[V_CODE_CODE_ADAPTIVE] = {"code_object.co_code_adaptive", S_CODE, 1},
+	[V_OBJECT_TYPE] = {"pyobject.ob_type", S_OBJECT, 8},
 	/* the state bitfield word is an unsigned int */
-	[V_UNICODE_STATE] = { "unicode_object.state", S_UNICODE, 4 },
-	[V_UNICODE_LENGTH] = { "unicode_object.length", S_UNICODE, 8 },
-	[V_BYTES_OB_SIZE] = { "bytes_object.ob_size", S_BYTES, 8 },
+	[V_UNICODE_STATE] = {"unicode_object.state", S_UNICODE, 4},
+	[V_UNICODE_LENGTH] = {"unicode_object.length", S_UNICODE, 8},
+	[V_BYTES_OB_SIZE] = {"bytes_object.ob_size", S_BYTES, 8},
 	/* char ob_sval[1] */
-	[V_BYTES_OB_SVAL] = { "bytes_object.ob_sval", S_BYTES, 1 },
+	[V_BYTES_OB_SVAL] = {"bytes_object.ob_sval", S_BYTES, 1},
 };
 
 /* The values that go to the kernel, as __s16 (struct pyebpf_py_offsets). */
 static const enum value kernel_values[] = {
-	V_INTERP_NEXT,       V_INTERP_THREADS_HEAD,     V_TSTATE_NEXT,
-	V_TSTATE_THREAD_ID,  V_TSTATE_NATIVE_THREAD_ID, V_TSTATE_CURRENT_FRAME,
-	V_FRAME_PREVIOUS,    V_FRAME_EXECUTABLE,        V_FRAME_INSTR_PTR,
-	V_FRAME_OWNER,       V_CODE_ARGCOUNT,           V_CODE_FIRSTLINENO,
+	V_INTERP_NEXT,
+	V_INTERP_THREADS_HEAD,
+	V_TSTATE_NEXT,
+	V_TSTATE_THREAD_ID,
+	V_TSTATE_NATIVE_THREAD_ID,
+	V_TSTATE_CURRENT_FRAME,
+	V_FRAME_PREVIOUS,
+	V_FRAME_EXECUTABLE,
+	V_FRAME_INSTR_PTR,
+	V_FRAME_OWNER,
+	V_CODE_ARGCOUNT,
+	V_CODE_FIRSTLINENO,
 	V_TSTATE_DATASTACK_CHUNK,
 };
 
@@ -298,49 +300,56 @@ struct known_layout {
 	unsigned short ascii_size_pos; /* unicode_object.asciiobject_size */
 };
 
-#define KNOWN_LAYOUT(S, minor_, shim_min)                                     \
-	{                                                                     \
-		.minor = (minor_), .block_size = sizeof(S),                   \
-		.owner_shim_min = (shim_min),                                 \
-		.section_pos = {                                              \
-			[S_RUNTIME] = offsetof(S, runtime_state.size),        \
-			[S_INTERP] = offsetof(S, interpreter_state.size),     \
-			[S_TSTATE] = offsetof(S, thread_state.size),          \
-			[S_FRAME] = offsetof(S, interpreter_frame.size),      \
-			[S_CODE] = offsetof(S, code_object.size),             \
-			[S_OBJECT] = offsetof(S, pyobject.size),              \
-			[S_UNICODE] = offsetof(S, unicode_object.size),       \
-			[S_BYTES] = offsetof(S, bytes_object.size),           \
-		},                                                            \
-		.value_pos = {                                                \
-			[V_RUNTIME_INTERPRETERS_HEAD] = offsetof(S, runtime_state.interpreters_head), \
-			[V_INTERP_ID] = offsetof(S, interpreter_state.id),    \
-			[V_INTERP_NEXT] = offsetof(S, interpreter_state.next), \
-			[V_INTERP_THREADS_HEAD] = offsetof(S, interpreter_state.threads_head), \
-			[V_TSTATE_NEXT] = offsetof(S, thread_state.next),     \
-			[V_TSTATE_INTERP] = offsetof(S, thread_state.interp), \
-			[V_TSTATE_CURRENT_FRAME] = offsetof(S, thread_state.current_frame), \
-			[V_TSTATE_THREAD_ID] = offsetof(S, thread_state.thread_id), \
-			[V_TSTATE_NATIVE_THREAD_ID] = offsetof(S, thread_state.native_thread_id), \
-			[V_TSTATE_DATASTACK_CHUNK] = offsetof(S, thread_state.datastack_chunk), \
-			[V_FRAME_PREVIOUS] = offsetof(S, interpreter_frame.previous), \
-			[V_FRAME_EXECUTABLE] = offsetof(S, interpreter_frame.executable), \
-			[V_FRAME_INSTR_PTR] = offsetof(S, interpreter_frame.instr_ptr), \
-			[V_FRAME_OWNER] = offsetof(S, interpreter_frame.owner), \
-			[V_CODE_FILENAME] = offsetof(S, code_object.filename), \
-			[V_CODE_NAME] = offsetof(S, code_object.name),        \
-			[V_CODE_QUALNAME] = offsetof(S, code_object.qualname), \
-			[V_CODE_LINETABLE] = offsetof(S, code_object.linetable), \
-			[V_CODE_FIRSTLINENO] = offsetof(S, code_object.firstlineno), \
-			[V_CODE_ARGCOUNT] = offsetof(S, code_object.argcount), \
-			[V_CODE_CODE_ADAPTIVE] = offsetof(S, code_object.co_code_adaptive), \
-			[V_OBJECT_TYPE] = offsetof(S, pyobject.ob_type),      \
-			[V_UNICODE_STATE] = offsetof(S, unicode_object.state), \
-			[V_UNICODE_LENGTH] = offsetof(S, unicode_object.length), \
-			[V_BYTES_OB_SIZE] = offsetof(S, bytes_object.ob_size), \
-			[V_BYTES_OB_SVAL] = offsetof(S, bytes_object.ob_sval), \
-		},                                                            \
-		.ascii_size_pos = offsetof(S, unicode_object.asciiobject_size), \
+#define KNOWN_LAYOUT(S, minor_, shim_min)                                                         \
+	{                                                                                         \
+		.minor = (minor_), .block_size = sizeof(S), .owner_shim_min = (shim_min),         \
+		.section_pos =                                                                    \
+			{                                                                         \
+				[S_RUNTIME] = offsetof(S, runtime_state.size),                    \
+				[S_INTERP] = offsetof(S, interpreter_state.size),                 \
+				[S_TSTATE] = offsetof(S, thread_state.size),                      \
+				[S_FRAME] = offsetof(S, interpreter_frame.size),                  \
+				[S_CODE] = offsetof(S, code_object.size),                         \
+				[S_OBJECT] = offsetof(S, pyobject.size),                          \
+				[S_UNICODE] = offsetof(S, unicode_object.size),                   \
+				[S_BYTES] = offsetof(S, bytes_object.size),                       \
+			},                                                                        \
+		.value_pos =                                                                      \
+			{                                                                         \
+				[V_RUNTIME_INTERPRETERS_HEAD] =                                   \
+					offsetof(S, runtime_state.interpreters_head),             \
+				[V_INTERP_ID] = offsetof(S, interpreter_state.id),                \
+				[V_INTERP_NEXT] = offsetof(S, interpreter_state.next),            \
+				[V_INTERP_THREADS_HEAD] =                                         \
+					offsetof(S, interpreter_state.threads_head),              \
+				[V_TSTATE_NEXT] = offsetof(S, thread_state.next),                 \
+				[V_TSTATE_INTERP] = offsetof(S, thread_state.interp),             \
+				[V_TSTATE_CURRENT_FRAME] =                                        \
+					offsetof(S, thread_state.current_frame),                  \
+				[V_TSTATE_THREAD_ID] = offsetof(S, thread_state.thread_id),       \
+				[V_TSTATE_NATIVE_THREAD_ID] =                                     \
+					offsetof(S, thread_state.native_thread_id),               \
+				[V_TSTATE_DATASTACK_CHUNK] =                                      \
+					offsetof(S, thread_state.datastack_chunk),                \
+				[V_FRAME_PREVIOUS] = offsetof(S, interpreter_frame.previous),     \
+				[V_FRAME_EXECUTABLE] = offsetof(S, interpreter_frame.executable), \
+				[V_FRAME_INSTR_PTR] = offsetof(S, interpreter_frame.instr_ptr),   \
+				[V_FRAME_OWNER] = offsetof(S, interpreter_frame.owner),           \
+				[V_CODE_FILENAME] = offsetof(S, code_object.filename),            \
+				[V_CODE_NAME] = offsetof(S, code_object.name),                    \
+				[V_CODE_QUALNAME] = offsetof(S, code_object.qualname),            \
+				[V_CODE_LINETABLE] = offsetof(S, code_object.linetable),          \
+				[V_CODE_FIRSTLINENO] = offsetof(S, code_object.firstlineno),      \
+				[V_CODE_ARGCOUNT] = offsetof(S, code_object.argcount),            \
+				[V_CODE_CODE_ADAPTIVE] =                                          \
+					offsetof(S, code_object.co_code_adaptive),                \
+				[V_OBJECT_TYPE] = offsetof(S, pyobject.ob_type),                  \
+				[V_UNICODE_STATE] = offsetof(S, unicode_object.state),            \
+				[V_UNICODE_LENGTH] = offsetof(S, unicode_object.length),          \
+				[V_BYTES_OB_SIZE] = offsetof(S, bytes_object.ob_size),            \
+				[V_BYTES_OB_SVAL] = offsetof(S, bytes_object.ob_sval),            \
+			},                                                                        \
+		.ascii_size_pos = offsetof(S, unicode_object.asciiobject_size),                   \
 	}
 
 static const struct known_layout known_layouts[] = {
@@ -362,8 +371,7 @@ static const struct known_layout known_layouts[] = {
 
 static __thread char why_buf[160];
 
-static void set_why(const char **why, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+static void set_why(const char **why, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 static void set_why(const char **why, const char *fmt, ...)
 {
@@ -397,8 +405,7 @@ static void format_version(char *dst, size_t n, uint32_t hex)
 	unsigned int micro = (hex >> 8) & 0xff, level = (hex >> 4) & 0xf;
 
 	if (level_name[level])
-		snprintf(dst, n, "%u.%u.%u%s%u", major, minor, micro,
-			 level_name[level], hex & 0xf);
+		snprintf(dst, n, "%u.%u.%u%s%u", major, minor, micro, level_name[level], hex & 0xf);
 	else
 		snprintf(dst, n, "%u.%u", major, minor);
 }
@@ -418,7 +425,9 @@ static const struct known_layout *find_layout(uint32_t hex, const char **why)
 		 * promises a beta's; the ABI is frozen from the first
 		 * release candidate on. */
 		if (level < PY_RELEASE_LEVEL_GAMMA) {
-			set_why(why, "Python %s is a pre-release whose debug offsets layout is not supported",
+			set_why(why,
+				"Python %s is a pre-release whose debug offsets layout is not "
+				"supported",
 				name);
 			return NULL;
 		}
@@ -428,9 +437,8 @@ static const struct known_layout *find_layout(uint32_t hex, const char **why)
 	return NULL;
 }
 
-int py_debug_offsets_parse(const void *runtime_start, size_t len,
-			   struct py_layout *out, uint32_t *version_hex,
-			   const char **why)
+int py_debug_offsets_parse(const void *runtime_start, size_t len, struct py_layout *out,
+			   uint32_t *version_hex, const char **why)
 {
 	const unsigned char *buf = runtime_start;
 	const struct known_layout *kl;
@@ -445,16 +453,21 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 		return -EINVAL;
 	}
 	if (len < COOKIE_LEN) {
-		set_why(why, "debug offsets are truncated: %zu bytes of _PyRuntime, need %d for the cookie",
+		set_why(why,
+			"debug offsets are truncated: %zu bytes of _PyRuntime, need %d for the "
+			"cookie",
 			len, COOKIE_LEN);
 		return -EINVAL;
 	}
 	if (memcmp(buf, COOKIE, COOKIE_LEN) != 0) {
-		set_why(why, "no \"" COOKIE "\" cookie at the start of _PyRuntime: not Python 3.13 or later");
+		set_why(why, "no \"" COOKIE
+			     "\" cookie at the start of _PyRuntime: not Python 3.13 or later");
 		return -ENOENT;
 	}
 	if (len < offsetof(struct py313_debug_offsets, runtime_state)) {
-		set_why(why, "debug offsets are truncated: %zu bytes of _PyRuntime, need %zu for the version",
+		set_why(why,
+			"debug offsets are truncated: %zu bytes of _PyRuntime, need %zu for the "
+			"version",
 			len, offsetof(struct py313_debug_offsets, runtime_state));
 		return -EINVAL;
 	}
@@ -486,7 +499,9 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 		return -EINVAL;
 	}
 	if (len < kl->block_size) {
-		set_why(why, "debug offsets are truncated: %zu bytes of _PyRuntime, Python 3.%d needs %zu",
+		set_why(why,
+			"debug offsets are truncated: %zu bytes of _PyRuntime, Python 3.%d needs "
+			"%zu",
 			len, kl->minor, kl->block_size);
 		return -EINVAL;
 	}
@@ -505,7 +520,9 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 
 		v[i] = read_u64(buf, kl->value_pos[i]);
 		if (v[i] > size || width > size - v[i]) {
-			set_why(why, "debug offset \"%s\" is %llu, past the end of its %llu-byte structure",
+			set_why(why,
+				"debug offset \"%s\" is %llu, past the end of its %llu-byte "
+				"structure",
 				value_info[i].name, (unsigned long long)v[i],
 				(unsigned long long)size);
 			return -EINVAL;
@@ -519,9 +536,10 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 	if (ascii_size > sizes[S_UNICODE] || sizes[S_UNICODE] - ascii_size < 16 ||
 	    ascii_size < v[V_UNICODE_STATE] + value_info[V_UNICODE_STATE].width ||
 	    ascii_size < v[V_UNICODE_LENGTH] + value_info[V_UNICODE_LENGTH].width) {
-		set_why(why, "debug offset \"unicode_object.asciiobject_size\" is %llu, inconsistent with its %llu-byte structure",
-			(unsigned long long)ascii_size,
-			(unsigned long long)sizes[S_UNICODE]);
+		set_why(why,
+			"debug offset \"unicode_object.asciiobject_size\" is %llu, inconsistent "
+			"with its %llu-byte structure",
+			(unsigned long long)ascii_size, (unsigned long long)sizes[S_UNICODE]);
 		return -EINVAL;
 	}
 
@@ -533,7 +551,9 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 		enum value k = kernel_values[i];
 
 		if (v[k] > INT16_MAX) {
-			set_why(why, "debug offset \"%s\" is %llu, too large for the kernel's 16-bit offsets",
+			set_why(why,
+				"debug offset \"%s\" is %llu, too large for the kernel's 16-bit "
+				"offsets",
 				value_info[k].name, (unsigned long long)v[k]);
 			return -EINVAL;
 		}
@@ -561,7 +581,7 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len,
 	l.bpf.frame_owner = (__s16)v[V_FRAME_OWNER];
 	l.bpf.code_argcount = (__s16)v[V_CODE_ARGCOUNT];
 	l.bpf.code_firstlineno = (__s16)v[V_CODE_FIRSTLINENO];
-	l.bpf.tstate_cframe = PYEBPF_NO_FIELD;        /* _PyCFrame is gone */
+	l.bpf.tstate_cframe = PYEBPF_NO_FIELD;	      /* _PyCFrame is gone */
 	l.bpf.cframe_current_frame = PYEBPF_NO_FIELD; /* since 3.13 */
 	l.bpf.frame_instr_kind = PYEBPF_INSTR_POINTER;
 	l.bpf.frame_owner_shim_min = kl->owner_shim_min;

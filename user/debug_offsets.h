@@ -48,8 +48,7 @@
  *            malformed version, an absurd structure size, an offset past
  *            its structure's size, or one too large for the kernel's __s16.
  */
-int py_debug_offsets_parse(const void *runtime_start, size_t len,
-			   struct py_layout *out, uint32_t *version_hex,
-			   const char **why);
+int py_debug_offsets_parse(const void *runtime_start, size_t len, struct py_layout *out,
+			   uint32_t *version_hex, const char **why);
 
 #endif /* PYEBPF_DEBUG_OFFSETS_H */

@@ -41,8 +41,7 @@ static int check_phdrs(struct elf_file *ef, const GElf_Ehdr *eh)
 		return -ENOEXEC;
 	if (ef->phnum == 0)
 		return 0;
-	if (!fits(eh->e_phoff, (uint64_t)ef->phnum * eh->e_phentsize,
-		  ef->file_size))
+	if (!fits(eh->e_phoff, (uint64_t)ef->phnum * eh->e_phentsize, ef->file_size))
 		return -ENOEXEC;
 	ef->phdrs = calloc(ef->phnum, sizeof(*ef->phdrs));
 	if (!ef->phdrs)
@@ -55,8 +54,7 @@ static int check_phdrs(struct elf_file *ef, const GElf_Ehdr *eh)
 		if (ph->p_type != PT_LOAD)
 			continue;
 		if (!fits(ph->p_offset, ph->p_filesz, ef->file_size) ||
-		    ph->p_filesz > ph->p_memsz ||
-		    !fits(ph->p_vaddr, ph->p_memsz, UINT64_MAX))
+		    ph->p_filesz > ph->p_memsz || !fits(ph->p_vaddr, ph->p_memsz, UINT64_MAX))
 			return -ENOEXEC;
 	}
 	return 0;
@@ -68,24 +66,20 @@ static int check_shdrs(struct elf_file *ef, const GElf_Ehdr *eh)
 	Elf_Scn *scn = NULL;
 
 	/* likewise 0 sections; e_shnum 0 with e_shoff set: extended count */
-	if (elf_getshdrnum(ef->elf, &shnum) || shnum > MAX_SHDRS ||
-	    (eh->e_shoff && shnum == 0) ||
+	if (elf_getshdrnum(ef->elf, &shnum) || shnum > MAX_SHDRS || (eh->e_shoff && shnum == 0) ||
 	    (eh->e_shnum && shnum != eh->e_shnum))
 		return -ENOEXEC;
 	if (shnum == 0)
 		return 0;
-	if (!fits(eh->e_shoff, (uint64_t)shnum * eh->e_shentsize,
-		  ef->file_size) ||
-	    elf_getshdrstrndx(ef->elf, &ef->shstrndx) ||
-	    ef->shstrndx >= shnum)
+	if (!fits(eh->e_shoff, (uint64_t)shnum * eh->e_shentsize, ef->file_size) ||
+	    elf_getshdrstrndx(ef->elf, &ef->shstrndx) || ef->shstrndx >= shnum)
 		return -ENOEXEC;
 	while ((scn = elf_nextscn(ef->elf, scn))) {
 		GElf_Shdr sh;
 
 		if (!gelf_getshdr(scn, &sh))
 			return -ENOEXEC;
-		if (sh.sh_type != SHT_NOBITS &&
-		    !fits(sh.sh_offset, sh.sh_size, ef->file_size))
+		if (sh.sh_type != SHT_NOBITS && !fits(sh.sh_offset, sh.sh_size, ef->file_size))
 			return -ENOEXEC;
 		switch (sh.sh_type) {
 		case SHT_DYNSYM:
@@ -142,8 +136,7 @@ struct elf_file *elf_file__open(const char *path)
 		goto cleanup;
 	}
 	ef->elf = elf_begin(ef->fd, ELF_C_READ, NULL);
-	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF ||
-	    !gelf_getehdr(ef->elf, &eh)) {
+	if (!ef->elf || elf_kind(ef->elf) != ELF_K_ELF || !gelf_getehdr(ef->elf, &eh)) {
 		err = -ENOEXEC;
 		goto cleanup;
 	}
@@ -193,8 +186,7 @@ static int table(Elf_Scn *scn, GElf_Shdr *sh, Elf_Data **data)
  * 2 "name@@VER", 1 "name@VER" or an exact but hidden version, 0 no match.
  * The "@VER" forms count only if versioned (name has no '@' itself).
  */
-static int match_rank(const char *sname, const char *name, size_t len,
-		      bool versioned, bool hidden)
+static int match_rank(const char *sname, const char *name, size_t len, bool versioned, bool hidden)
 {
 	if (strncmp(sname, name, len))
 		return 0;
@@ -206,8 +198,7 @@ static int match_rank(const char *sname, const char *name, size_t len,
 }
 
 /* Best match for name in one symbol table: rank (0 none) or -errno. */
-static int lookup(const struct elf_file *ef, Elf_Scn *scn, const char *name,
-		  GElf_Sym *best)
+static int lookup(const struct elf_file *ef, Elf_Scn *scn, const char *name, GElf_Sym *best)
 {
 	Elf_Data *data, *vdata = NULL;
 	GElf_Shdr sh, vsh;
@@ -221,8 +212,7 @@ static int lookup(const struct elf_file *ef, Elf_Scn *scn, const char *name,
 	if (sh.sh_entsize == 0)
 		return -ENOEXEC;
 	count = sh.sh_size / sh.sh_entsize;
-	if (ef->versym && sh.sh_type == SHT_DYNSYM &&
-	    gelf_getshdr(ef->versym, &vsh) &&
+	if (ef->versym && sh.sh_type == SHT_DYNSYM && gelf_getshdr(ef->versym, &vsh) &&
 	    vsh.sh_link == elf_ndxscn(scn))
 		vdata = elf_getdata(ef->versym, NULL);
 
@@ -241,8 +231,7 @@ static int lookup(const struct elf_file *ef, Elf_Scn *scn, const char *name,
 			return -ENOEXEC;
 		if (vdata && !gelf_getversym(vdata, (int)i, &ver))
 			ver = 0;
-		rank = match_rank(sname, name, len, versioned,
-				  ver & VERSYM_HIDDEN);
+		rank = match_rank(sname, name, len, versioned, ver & VERSYM_HIDDEN);
 		if (rank > best_rank) {
 			best_rank = rank;
 			*best = sym;
@@ -253,8 +242,7 @@ static int lookup(const struct elf_file *ef, Elf_Scn *scn, const char *name,
 	return best_rank;
 }
 
-int elf_file__symbol(const struct elf_file *ef, const char *name,
-		     uint64_t *value, uint64_t *size)
+int elf_file__symbol(const struct elf_file *ef, const char *name, uint64_t *value, uint64_t *size)
 {
 	Elf_Scn *tables[2];
 	GElf_Sym sym;
@@ -282,8 +270,7 @@ int elf_file__symbol(const struct elf_file *ef, const char *name,
 	return -ENOENT;
 }
 
-int elf_file__section(const struct elf_file *ef, const char *name,
-		      uint64_t *addr, uint64_t *size)
+int elf_file__section(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size)
 {
 	Elf_Scn *scn = NULL;
 
@@ -308,8 +295,7 @@ int elf_file__section(const struct elf_file *ef, const char *name,
 }
 
 /* The PT_LOAD segment whose memory image holds vaddr, or NULL. */
-static const GElf_Phdr *load_segment(const struct elf_file *ef,
-				     uint64_t vaddr)
+static const GElf_Phdr *load_segment(const struct elf_file *ef, uint64_t vaddr)
 {
 	for (size_t i = 0; i < ef->phnum; i++) {
 		const GElf_Phdr *ph = &ef->phdrs[i];
@@ -341,8 +327,7 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
-int elf_file__read_vaddr(const struct elf_file *ef, uint64_t vaddr, void *buf,
-			 size_t len)
+int elf_file__read_vaddr(const struct elf_file *ef, uint64_t vaddr, void *buf, size_t len)
 {
 	const GElf_Phdr *ph;
 	uint64_t off;
@@ -358,8 +343,7 @@ int elf_file__read_vaddr(const struct elf_file *ef, uint64_t vaddr, void *buf,
 	if (len > ph->p_memsz - off)
 		return -EFAULT;
 	if (off < ph->p_filesz)
-		in_file = len < ph->p_filesz - off ? len
-						   : (size_t)(ph->p_filesz - off);
+		in_file = len < ph->p_filesz - off ? len : (size_t)(ph->p_filesz - off);
 	if (in_file) {
 		err = pread_full(ef->fd, buf, in_file, ph->p_offset + off);
 		if (err)
@@ -409,13 +393,12 @@ static bool is_rodata(const GElf_Shdr *sh)
 }
 
 /* First fitting occurrence of prefix in [p, end): 0, or -ENOENT. */
-static int find_in(const char *p, const char *end, const char *prefix,
-		   size_t plen, char *out, size_t out_size)
+static int find_in(const char *p, const char *end, const char *prefix, size_t plen, char *out,
+		   size_t out_size)
 {
 	const char *hit, *nul;
 
-	while (p < end &&
-	       (hit = memmem(p, (size_t)(end - p), prefix, plen))) {
+	while (p < end && (hit = memmem(p, (size_t)(end - p), prefix, plen))) {
 		nul = memchr(hit, '\0', (size_t)(end - hit));
 		if (!nul)
 			break;
@@ -428,8 +411,7 @@ static int find_in(const char *p, const char *end, const char *prefix,
 	return -ENOENT;
 }
 
-int elf_file__find_string(const struct elf_file *ef, const char *prefix,
-			  char *out, size_t out_size)
+int elf_file__find_string(const struct elf_file *ef, const char *prefix, char *out, size_t out_size)
 {
 	Elf_Scn *scn = NULL;
 	size_t plen;
@@ -449,9 +431,8 @@ int elf_file__find_string(const struct elf_file *ef, const char *prefix,
 		data = elf_rawdata(scn, NULL);
 		if (!data)
 			return -EIO;
-		if (data->d_buf && !find_in(data->d_buf,
-					    (char *)data->d_buf + data->d_size,
-					    prefix, plen, out, out_size))
+		if (data->d_buf && !find_in(data->d_buf, (char *)data->d_buf + data->d_size, prefix,
+					    plen, out, out_size))
 			return 0;
 	}
 	return -ENOENT;
@@ -463,14 +444,12 @@ int elf_file__find_string(const struct elf_file *ef, const char *prefix,
  * this pairing implies: m->start - m->offset + p_offset - p_vaddr, in
  * modular arithmetic.
  */
-static bool pair_bias(const GElf_Phdr *ph, const struct proc_map *m,
-		      uint64_t page, uint64_t *bias)
+static bool pair_bias(const GElf_Phdr *ph, const struct proc_map *m, uint64_t page, uint64_t *bias)
 {
 	if (ph->p_type != PT_LOAD || ph->p_filesz == 0 ||
 	    (m->perms[1] == 'w' && !(ph->p_flags & PF_W)) ||
 	    m->offset < (ph->p_offset & ~(page - 1)) ||
-	    (m->offset >= ph->p_offset &&
-	     m->offset - ph->p_offset >= ph->p_filesz))
+	    (m->offset >= ph->p_offset && m->offset - ph->p_offset >= ph->p_filesz))
 		return false;
 	*bias = m->start - m->offset + ph->p_offset - ph->p_vaddr;
 	return true;
@@ -480,16 +459,15 @@ static bool pair_bias(const GElf_Phdr *ph, const struct proc_map *m,
  * True if mapping m agrees with load bias: the file vaddr it starts at lies
  * in the file-backed pages of a PT_LOAD segment, at the matching offset.
  */
-static bool consistent(const struct elf_file *ef, const struct proc_map *m,
-		       uint64_t bias, uint64_t page)
+static bool consistent(const struct elf_file *ef, const struct proc_map *m, uint64_t bias,
+		       uint64_t page)
 {
 	uint64_t v = m->start - bias;
 
 	for (size_t i = 0; i < ef->phnum; i++) {
 		const GElf_Phdr *ph = &ef->phdrs[i];
 
-		if (ph->p_type != PT_LOAD || ph->p_filesz == 0 ||
-		    v < (ph->p_vaddr & ~(page - 1)) ||
+		if (ph->p_type != PT_LOAD || ph->p_filesz == 0 || v < (ph->p_vaddr & ~(page - 1)) ||
 		    (v >= ph->p_vaddr && v - ph->p_vaddr >= ph->p_filesz))
 			continue;
 		if (m->offset == ph->p_offset + (v - ph->p_vaddr))
@@ -505,10 +483,8 @@ static bool consistent(const struct elf_file *ef, const struct proc_map *m,
  * .rodata). The bias that the most mappings of the file agree with wins;
  * on a tie, one proposed by the segment holding vaddr.
  */
-int elf_file__runtime_address(const struct elf_file *ef,
-			      const struct proc_maps *maps,
-			      const struct proc_map *mapping, uint64_t vaddr,
-			      uint64_t *addr)
+int elf_file__runtime_address(const struct elf_file *ef, const struct proc_maps *maps,
+			      const struct proc_map *mapping, uint64_t vaddr, uint64_t *addr)
 {
 	size_t n = proc_maps__count(maps);
 	const GElf_Phdr *target;

@@ -50,16 +50,14 @@ bool elf_file__is_dyn(const struct elf_file *ef);
  * Returns 0, -ENOENT if there is no such symbol, -EINVAL for bad arguments,
  * -ENOEXEC if a symbol table is corrupt.
  */
-int elf_file__symbol(const struct elf_file *ef, const char *name,
-		     uint64_t *value, uint64_t *size);
+int elf_file__symbol(const struct elf_file *ef, const char *name, uint64_t *value, uint64_t *size);
 
 /*
  * The address (sh_addr) and size of the first section with this name, e.g.
  * ".PyRuntime". addr and size may be NULL.
  * Returns 0 or -ENOENT, -EINVAL.
  */
-int elf_file__section(const struct elf_file *ef, const char *name,
-		      uint64_t *addr, uint64_t *size);
+int elf_file__section(const struct elf_file *ef, const char *name, uint64_t *addr, uint64_t *size);
 
 /*
  * Copies len bytes at virtual address vaddr as the loader maps them from the
@@ -69,8 +67,7 @@ int elf_file__section(const struct elf_file *ef, const char *name,
  * Returns 0, -EFAULT if the range is not inside one PT_LOAD segment, -EIO
  * for a short read, -EINVAL for bad arguments.
  */
-int elf_file__read_vaddr(const struct elf_file *ef, uint64_t vaddr, void *buf,
-			 size_t len);
+int elf_file__read_vaddr(const struct elf_file *ef, uint64_t vaddr, void *buf, size_t len);
 
 /*
  * The i-th DT_NEEDED entry (0-based) of the .dynamic section, e.g.
@@ -91,8 +88,8 @@ int elf_file__needed(const struct elf_file *ef, size_t i, const char **name);
  * skipped. prefix must not be empty.
  * Returns 0, -ENOENT if there is none, -EINVAL, -EIO.
  */
-int elf_file__find_string(const struct elf_file *ef, const char *prefix,
-			  char *out, size_t out_size);
+int elf_file__find_string(const struct elf_file *ef, const char *prefix, char *out,
+			  size_t out_size);
 
 /*
  * Where the file's virtual address vaddr lives in a process whose mappings
@@ -114,9 +111,7 @@ int elf_file__find_string(const struct elf_file *ef, const char *prefix,
  * Returns 0, -EFAULT if vaddr is in no PT_LOAD segment, -ENOENT if no
  * mapping of the file backs any PT_LOAD segment, -EINVAL.
  */
-int elf_file__runtime_address(const struct elf_file *ef,
-			      const struct proc_maps *maps,
-			      const struct proc_map *mapping, uint64_t vaddr,
-			      uint64_t *addr);
+int elf_file__runtime_address(const struct elf_file *ef, const struct proc_maps *maps,
+			      const struct proc_map *mapping, uint64_t vaddr, uint64_t *addr);
 
 #endif /* PYEBPF_ELF_FILE_H */

@@ -23,17 +23,15 @@ struct collect {
 	size_t len;
 };
 
-static int collect_cb(const uint32_t *frames, size_t n, uint64_t weight,
-		      void *ctx)
+static int collect_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 {
 	struct collect *c = ctx;
 
-	c->lines[c->len++] = (struct line){ frames, n, weight };
+	c->lines[c->len++] = (struct line){frames, n, weight};
 	return 0;
 }
 
-static const char *label(const struct profile *p, const struct line *l,
-			 size_t i)
+static const char *label(const struct profile *p, const struct line *l, size_t i)
 {
 	return profile__frame(p, l->frames[i])->label;
 }
@@ -85,8 +83,7 @@ static int line_cmp(const void *a, const void *b, void *ctx)
 	}
 }
 
-static int write_line(const struct profile *p, const struct line *l,
-		      uint64_t weight, FILE *out)
+static int write_line(const struct profile *p, const struct line *l, uint64_t weight, FILE *out)
 {
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
@@ -99,7 +96,7 @@ static int write_line(const struct profile *p, const struct line *l,
 
 int folded__write(const struct profile *p, FILE *out)
 {
-	struct collect c = { 0 };
+	struct collect c = {0};
 	size_t count;
 	int err = 0;
 
@@ -120,8 +117,7 @@ int folded__write(const struct profile *p, FILE *out)
 		size_t j = i + 1;
 
 		/* identical text: one line (the total bounds the sum) */
-		while (j < c.len && !line_cmp(&c.lines[i], &c.lines[j],
-					      (void *)p))
+		while (j < c.len && !line_cmp(&c.lines[i], &c.lines[j], (void *)p))
 			weight += c.lines[j++].weight;
 		err = write_line(p, &c.lines[i], weight, out);
 		i = j;

@@ -41,7 +41,7 @@ int launcher__run(pid_t child);
 
 enum launcher_event {
 	LAUNCHER_NONE = 0, /* nothing the caller must act on */
-	LAUNCHER_EXEC,     /* stopped after exec(): inspect again, then resume */
+	LAUNCHER_EXEC,	   /* stopped after exec(): inspect again, then resume */
 	LAUNCHER_EXITING,  /* stopped on its way out, memory intact: resume */
 	LAUNCHER_EXITED,   /* gone; *status holds its wait status */
 };

@@ -27,7 +27,7 @@ enum {
 #define VARINT_MORE 0x40     /* bit 6 of a varint byte: another byte follows */
 #define VARINT_BITS 6
 #define VARINT_MAX_BYTES 6 /* 36 bits, enough for CPython's 32-bit varints */
-#define CODE_UNIT 2         /* sizeof(_Py_CODEUNIT) */
+#define CODE_UNIT 2	   /* sizeof(_Py_CODEUNIT) */
 
 /* A byte of a pair table's line column, as the signed char CPython reads. */
 static int signed_byte(uint8_t b)
@@ -74,8 +74,7 @@ static int lnotab_line(const uint8_t *table, size_t len, int firstlineno, uint32
  * from 0, so the first one ending after the offset holds it. Empty ranges
  * still move the running line.
  */
-static int linetable310_line(const uint8_t *table, size_t len, int firstlineno,
-			     uint32_t offset)
+static int linetable310_line(const uint8_t *table, size_t len, int firstlineno, uint32_t offset)
 {
 	int64_t line = firstlineno;
 	uint64_t end = 0;

@@ -17,8 +17,8 @@ struct output_file {
 	bool committed;
 };
 
-struct output_file *output_file__new(const char *path, const char *stem, const char *ext,
-				     char *why, size_t why_size)
+struct output_file *output_file__new(const char *path, const char *stem, const char *ext, char *why,
+				     size_t why_size)
 {
 	struct output_file *of = calloc(1, sizeof(*of));
 	struct stat st;

@@ -18,8 +18,8 @@ struct output_file;
  * in the current directory that never replaces an existing file. NULL with
  * errno and a one-line reason in `why` on failure.
  */
-struct output_file *output_file__new(const char *path, const char *stem, const char *ext,
-				     char *why, size_t why_size);
+struct output_file *output_file__new(const char *path, const char *stem, const char *ext, char *why,
+				     size_t why_size);
 
 /* The stream to write the profile to. */
 FILE *output_file__stream(struct output_file *of);

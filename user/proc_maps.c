@@ -99,7 +99,7 @@ static int expect(const char **p, char c)
 
 static int parse_perms(const char **p, char perms[5])
 {
-	static const char *const allowed[4] = { "r-", "w-", "x-", "ps" };
+	static const char *const allowed[4] = {"r-", "w-", "x-", "ps"};
 
 	for (int i = 0; i < 4; i++) {
 		char c = (*p)[i];
@@ -124,12 +124,10 @@ static int parse_line(char *line, size_t len, struct proc_map *m)
 	size_t plen;
 	char *path;
 
-	if (parse_hex(&p, 16, &m->start) || expect(&p, '-') ||
-	    parse_hex(&p, 16, &m->end) || expect(&p, ' ') ||
-	    parse_perms(&p, m->perms) || expect(&p, ' ') ||
-	    parse_hex(&p, 16, &m->offset) || expect(&p, ' ') ||
-	    parse_hex(&p, 8, &major) || expect(&p, ':') ||
-	    parse_hex(&p, 8, &minor) || expect(&p, ' ') ||
+	if (parse_hex(&p, 16, &m->start) || expect(&p, '-') || parse_hex(&p, 16, &m->end) ||
+	    expect(&p, ' ') || parse_perms(&p, m->perms) || expect(&p, ' ') ||
+	    parse_hex(&p, 16, &m->offset) || expect(&p, ' ') || parse_hex(&p, 8, &major) ||
+	    expect(&p, ':') || parse_hex(&p, 8, &minor) || expect(&p, ' ') ||
 	    parse_dec(&p, &m->inode))
 		return -EINVAL;
 	if (m->start >= m->end)
@@ -263,8 +261,7 @@ const struct proc_map *proc_maps__get(const struct proc_maps *maps, size_t i)
 	return &maps->v[i];
 }
 
-const struct proc_map *proc_maps__find(const struct proc_maps *maps,
-				       const struct proc_map *after,
+const struct proc_map *proc_maps__find(const struct proc_maps *maps, const struct proc_map *after,
 				       proc_map_match_fn match, const void *arg)
 {
 	size_t i = 0;
@@ -292,8 +289,7 @@ static bool match_path(const struct proc_map *m, const void *arg)
 	return !strcmp(m->path, arg);
 }
 
-const struct proc_map *proc_maps__find_path(const struct proc_maps *maps,
-					    const char *path)
+const struct proc_map *proc_maps__find_path(const struct proc_maps *maps, const char *path)
 {
 	if (!path) {
 		errno = EINVAL;
@@ -312,8 +308,7 @@ static bool match_basename(const struct proc_map *m, const void *arg)
 	return fnmatch(arg, base, 0) == 0;
 }
 
-const struct proc_map *proc_maps__find_basename(const struct proc_maps *maps,
-						const char *pattern)
+const struct proc_map *proc_maps__find_basename(const struct proc_maps *maps, const char *pattern)
 {
 	if (!pattern) {
 		errno = EINVAL;
@@ -329,15 +324,13 @@ static bool match_addr(const struct proc_map *m, const void *arg)
 	return m->start <= addr && addr < m->end;
 }
 
-const struct proc_map *proc_maps__find_addr(const struct proc_maps *maps,
-					    uint64_t addr)
+const struct proc_map *proc_maps__find_addr(const struct proc_maps *maps, uint64_t addr)
 {
 	return proc_maps__find(maps, NULL, match_addr, &addr);
 }
 
 bool proc_map__same_file(const struct proc_map *a, const struct proc_map *b)
 {
-	return a && b && a->inode != 0 && a->inode == b->inode &&
-	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       !strcmp(a->path, b->path);
+	return a && b && a->inode != 0 && a->inode == b->inode && a->dev_major == b->dev_major &&
+	       a->dev_minor == b->dev_minor && !strcmp(a->path, b->path);
 }

@@ -23,9 +23,9 @@
 struct proc_map {
 	uint64_t start, end; /* [start, end), start < end */
 	uint64_t offset;     /* file offset mapped at start */
-	uint64_t inode;      /* 0 for anonymous and special mappings */
+	uint64_t inode;	     /* 0 for anonymous and special mappings */
 	unsigned dev_major, dev_minor;
-	char perms[5];       /* e.g. "r-xp": [r-][w-][x-][ps] and a NUL */
+	char perms[5]; /* e.g. "r-xp": [r-][w-][x-][ps] and a NUL */
 	/*
 	 * The path as the kernel prints it, owned by the struct proc_maps:
 	 * "/usr/lib/libc.so.6", "[heap]", "[vdso]", "[anon:name]", or "" for an
@@ -77,28 +77,24 @@ typedef bool (*proc_map_match_fn)(const struct proc_map *m, const void *arg);
  * Iterate over all matches with
  *	for (m = NULL; (m = proc_maps__find(maps, m, fn, arg));)
  */
-const struct proc_map *proc_maps__find(const struct proc_maps *maps,
-				       const struct proc_map *after,
+const struct proc_map *proc_maps__find(const struct proc_maps *maps, const struct proc_map *after,
 				       proc_map_match_fn match, const void *arg);
 
 /*
  * The first mapping of the file with exactly this path (deleted or not), or
  * NULL with errno ENOENT.
  */
-const struct proc_map *proc_maps__find_path(const struct proc_maps *maps,
-					    const char *path);
+const struct proc_map *proc_maps__find_path(const struct proc_maps *maps, const char *path);
 
 /*
  * The first mapping of a file (path starting with '/') whose base name
  * matches the fnmatch(3) pattern, e.g. "libpython3.*.so*" or "python3.11",
  * or NULL with errno ENOENT.
  */
-const struct proc_map *proc_maps__find_basename(const struct proc_maps *maps,
-						const char *pattern);
+const struct proc_map *proc_maps__find_basename(const struct proc_maps *maps, const char *pattern);
 
 /* The mapping containing addr, or NULL with errno ENOENT. */
-const struct proc_map *proc_maps__find_addr(const struct proc_maps *maps,
-					    uint64_t addr);
+const struct proc_map *proc_maps__find_addr(const struct proc_maps *maps, uint64_t addr);
 
 /*
  * True if a and b map the same file: same device, inode and path, both

@@ -43,7 +43,7 @@ struct stack {
 
 struct idtab {
 	uint32_t *slot; /* id + 1, or 0 for an empty slot */
-	size_t cap;     /* 0 or a power of two */
+	size_t cap;	/* 0 or a power of two */
 };
 
 struct profile {
@@ -142,15 +142,13 @@ static int reserve(void **arr, size_t *cap, size_t need, size_t size)
 	return 0;
 }
 
-typedef bool (*id_eq_fn)(const struct profile *p, uint32_t id,
-			 const void *key);
+typedef bool (*id_eq_fn)(const struct profile *p, uint32_t id, const void *key);
 typedef uint64_t (*id_hash_fn)(const struct profile *p, uint32_t id);
 
 /* The slot holding the entry equal to key, or the empty slot where it would
  * go; NULL if the table has no slots yet. */
-static uint32_t *idtab_find(const struct idtab *t, uint64_t hash,
-			    id_eq_fn eq, const struct profile *p,
-			    const void *key)
+static uint32_t *idtab_find(const struct idtab *t, uint64_t hash, id_eq_fn eq,
+			    const struct profile *p, const void *key)
 {
 	size_t mask = t->cap - 1;
 
@@ -166,8 +164,7 @@ static uint32_t *idtab_find(const struct idtab *t, uint64_t hash,
 
 /* Makes the table, which holds `count` entries, big enough for one more at
  * load <= 1/2. On failure returns -ENOMEM with the table unchanged. */
-static int idtab_reserve(struct idtab *t, size_t count, id_hash_fn hash_of,
-			 const struct profile *p)
+static int idtab_reserve(struct idtab *t, size_t count, id_hash_fn hash_of, const struct profile *p)
 {
 	size_t ncap = t->cap ? t->cap : 64;
 	uint32_t *nslot;
@@ -305,8 +302,7 @@ static struct frame_node *frame_node__new(const struct fn_node *fn, int line)
 		/* "name 12" would read as a differential count column */
 		char *d = end;
 
-		while (d > node->label && ((d[-1] >= '0' && d[-1] <= '9') ||
-					   d[-1] == '.'))
+		while (d > node->label && ((d[-1] >= '0' && d[-1] <= '9') || d[-1] == '.'))
 			d--;
 		if (d < end && d > node->label && d[-1] == ' ')
 			d[-1] = '_';
@@ -315,8 +311,7 @@ static struct frame_node *frame_node__new(const struct fn_node *fn, int line)
 	return node;
 }
 
-static struct fn_node *fn_node__new(const char *function, const char *file,
-				    uint64_t hash)
+static struct fn_node *fn_node__new(const char *function, const char *file, uint64_t hash)
 {
 	size_t flen = strlen(function) + 1;
 	size_t len = flen + (file ? strlen(file) + 1 : 0);
@@ -364,11 +359,11 @@ void profile__free(struct profile *p)
 	free(p);
 }
 
-int profile__intern_frame(struct profile *p, const char *function,
-			  const char *file, int line, uint32_t *id)
+int profile__intern_frame(struct profile *p, const char *function, const char *file, int line,
+			  uint32_t *id)
 {
-	struct fn_key fk = { .function = function, .file = file };
-	struct frame_key k = { .line = line > 0 ? line : 0 };
+	struct fn_key fk = {.function = function, .file = file};
+	struct frame_key k = {.line = line > 0 ? line : 0};
 	struct fn_node *new_fn = NULL;
 	struct frame_node *node;
 	uint64_t fh, h;
@@ -404,24 +399,20 @@ int profile__intern_frame(struct profile *p, const char *function,
 		new_fn = fn_node__new(fk.function, fk.file, fh);
 		if (!new_fn)
 			return -ENOMEM;
-		err = reserve((void **)&p->fns, &p->fns_cap, p->nfns + 1,
-			      sizeof(*p->fns));
+		err = reserve((void **)&p->fns, &p->fns_cap, p->nfns + 1, sizeof(*p->fns));
 		if (!err)
 			err = idtab_reserve(&p->fn_tab, p->nfns, fn_hash_of, p);
 		if (err)
 			goto err_fn;
 	}
-	node = frame_node__new(new_fn ? new_fn : p->fns[k.function_id],
-			       k.line);
+	node = frame_node__new(new_fn ? new_fn : p->fns[k.function_id], k.line);
 	if (!node) {
 		err = -ENOMEM;
 		goto err_fn;
 	}
-	err = reserve((void **)&p->frames, &p->frames_cap, p->nframes + 1,
-		      sizeof(*p->frames));
+	err = reserve((void **)&p->frames, &p->frames_cap, p->nframes + 1, sizeof(*p->frames));
 	if (!err)
-		err = idtab_reserve(&p->frame_tab, p->nframes, frame_hash_of,
-				    p);
+		err = idtab_reserve(&p->frame_tab, p->nframes, frame_hash_of, p);
 	if (err)
 		goto err_node;
 
@@ -450,8 +441,7 @@ err_fn:
 	return err;
 }
 
-const struct profile_frame *profile__frame(const struct profile *p,
-					   uint32_t id)
+const struct profile_frame *profile__frame(const struct profile *p, uint32_t id)
 {
 	if (!p || id >= p->nframes) {
 		errno = EINVAL;
@@ -470,10 +460,9 @@ size_t profile__function_count(const struct profile *p)
 	return p ? p->nfns : 0;
 }
 
-int profile__add(struct profile *p, const uint32_t *frames, size_t n,
-		 uint64_t weight)
+int profile__add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
 {
-	struct stack_key k = { .frames = frames, .n = n };
+	struct stack_key k = {.frames = frames, .n = n};
 	size_t inside = SIZE_MAX;
 	struct stack *s;
 	uint32_t *slot;
@@ -506,14 +495,12 @@ int profile__add(struct profile *p, const uint32_t *frames, size_t n,
 	if (p->ids && (uintptr_t)frames >= (uintptr_t)p->ids &&
 	    (uintptr_t)frames < (uintptr_t)(p->ids + p->nids))
 		inside = frames - p->ids;
-	err = reserve((void **)&p->ids, &p->ids_cap, p->nids + n,
-		      sizeof(*p->ids));
+	err = reserve((void **)&p->ids, &p->ids_cap, p->nids + n, sizeof(*p->ids));
 	if (!err)
-		err = reserve((void **)&p->stacks, &p->stacks_cap,
-			      p->nstacks + 1, sizeof(*p->stacks));
+		err = reserve((void **)&p->stacks, &p->stacks_cap, p->nstacks + 1,
+			      sizeof(*p->stacks));
 	if (!err)
-		err = idtab_reserve(&p->stack_tab, p->nstacks, stack_hash_of,
-				    p);
+		err = idtab_reserve(&p->stack_tab, p->nstacks, stack_hash_of, p);
 	if (inside != SIZE_MAX)
 		k.frames = frames = p->ids + inside;
 	if (err)
@@ -543,8 +530,7 @@ size_t profile__stack_count(const struct profile *p)
 }
 
 int profile__foreach(const struct profile *p,
-		     int (*cb)(const uint32_t *frames, size_t n,
-			       uint64_t weight, void *ctx),
+		     int (*cb)(const uint32_t *frames, size_t n, uint64_t weight, void *ctx),
 		     void *ctx)
 {
 	if (!p || !cb)

@@ -28,9 +28,9 @@ struct profile;
 struct profile_frame {
 	const char *function; /* as given; never NULL */
 	const char *file;     /* as given; NULL for synthetic frames */
-	int line;             /* > 0, or 0 for "no line" */
+	int line;	      /* > 0, or 0 for "no line" */
 	uint32_t function_id; /* dense id of (function, file), see
-	                         profile__function_count() */
+				 profile__function_count() */
 	/*
 	 * The frame as folded output writes it:
 	 *   "function (file:line)", "function (file)" without a line, or
@@ -69,13 +69,12 @@ void profile__free(struct profile *p);
  * Returns 0, -EINVAL if p, function or id is NULL, -ENOMEM, or -EOVERFLOW
  * when 2^32 - 1 frames exist. On error the profile is unchanged.
  */
-int profile__intern_frame(struct profile *p, const char *function,
-			  const char *file, int line, uint32_t *id);
+int profile__intern_frame(struct profile *p, const char *function, const char *file, int line,
+			  uint32_t *id);
 
 /* The frame with this id, or NULL (errno = EINVAL) for an unknown id. The
  * returned frame is owned by the profile and valid until profile__free(). */
-const struct profile_frame *profile__frame(const struct profile *p,
-					   uint32_t id);
+const struct profile_frame *profile__frame(const struct profile *p, uint32_t id);
 
 /* How many distinct frames, and distinct (function, file) identities, have
  * been interned. Frame ids are < profile__frame_count(); function ids are
@@ -93,8 +92,7 @@ size_t profile__function_count(const struct profile *p);
  * exceed UINT64_MAX or it already holds 2^32 - 1 distinct stacks. On error
  * the profile is unchanged.
  */
-int profile__add(struct profile *p, const uint32_t *frames, size_t n,
-		 uint64_t weight);
+int profile__add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight);
 
 /* Sum of all weights added. */
 uint64_t profile__total(const struct profile *p);
@@ -112,8 +110,7 @@ size_t profile__stack_count(const struct profile *p);
  * returns 0. Returns -EINVAL if p or cb is NULL.
  */
 int profile__foreach(const struct profile *p,
-		     int (*cb)(const uint32_t *frames, size_t n,
-			       uint64_t weight, void *ctx),
+		     int (*cb)(const uint32_t *frames, size_t n, uint64_t weight, void *ctx),
 		     void *ctx);
 
 #endif /* PYEBPF_PROFILE_H */

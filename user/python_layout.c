@@ -80,39 +80,26 @@ static const char *check_kernel_windows(const struct pyebpf_py_offsets *o)
 	const struct kernel_field fields[] = {
 		ON_ITS_OWN(o, interp_next, PTR_SIZE),
 		ON_ITS_OWN(o, interp_threads_head, PTR_SIZE),
-		IN_WINDOW(o, tstate_next, PTR_SIZE, PYEBPF_TSTATE_WINDOW,
+		IN_WINDOW(o, tstate_next, PTR_SIZE, PYEBPF_TSTATE_WINDOW, "thread state"),
+		IN_WINDOW(o, tstate_thread_id, PTR_SIZE, PYEBPF_TSTATE_WINDOW, "thread state"),
+		IN_WINDOW(o, tstate_native_thread_id, PTR_SIZE, PYEBPF_TSTATE_WINDOW,
 			  "thread state"),
-		IN_WINDOW(o, tstate_thread_id, PTR_SIZE, PYEBPF_TSTATE_WINDOW,
-			  "thread state"),
-		IN_WINDOW(o, tstate_native_thread_id, PTR_SIZE,
-			  PYEBPF_TSTATE_WINDOW, "thread state"),
-		IN_WINDOW(o, tstate_frame, PTR_SIZE, PYEBPF_TSTATE_WINDOW,
-			  "thread state"),
-		IN_WINDOW(o, tstate_cframe, PTR_SIZE, PYEBPF_TSTATE_WINDOW,
-			  "thread state"),
+		IN_WINDOW(o, tstate_frame, PTR_SIZE, PYEBPF_TSTATE_WINDOW, "thread state"),
+		IN_WINDOW(o, tstate_cframe, PTR_SIZE, PYEBPF_TSTATE_WINDOW, "thread state"),
 		ON_ITS_OWN(o, cframe_current_frame, PTR_SIZE),
-		IN_WINDOW(o, tstate_datastack_chunk, PTR_SIZE,
-			  PYEBPF_TSTATE_WINDOW, "thread state"),
+		IN_WINDOW(o, tstate_datastack_chunk, PTR_SIZE, PYEBPF_TSTATE_WINDOW,
+			  "thread state"),
 		ON_ITS_OWN(o, stack_chunk_data, PTR_SIZE),
-		IN_WINDOW(o, frame_previous, PTR_SIZE, PYEBPF_FRAME_WINDOW,
-			  "frame"),
-		IN_WINDOW(o, frame_code, PTR_SIZE, PYEBPF_FRAME_WINDOW,
-			  "frame"),
+		IN_WINDOW(o, frame_previous, PTR_SIZE, PYEBPF_FRAME_WINDOW, "frame"),
+		IN_WINDOW(o, frame_code, PTR_SIZE, PYEBPF_FRAME_WINDOW, "frame"),
 		IN_WINDOW(o, frame_instr, width, PYEBPF_FRAME_WINDOW, "frame"),
-		IN_WINDOW(o, frame_owner, CHAR_SIZE, PYEBPF_FRAME_WINDOW,
-			  "frame"),
-		IN_WINDOW(o, frame_globals, PTR_SIZE, PYEBPF_FRAME_WINDOW,
-			  "frame"),
-		IN_WINDOW(o, frame_funcobj, PTR_SIZE, PYEBPF_FRAME_WINDOW,
-			  "frame"),
-		IN_WINDOW(o, code_name, PTR_SIZE, PYEBPF_CODE_WINDOW,
-			  "code object"),
-		IN_WINDOW(o, code_filename, PTR_SIZE, PYEBPF_CODE_WINDOW,
-			  "code object"),
-		IN_WINDOW(o, code_argcount, INT_SIZE, PYEBPF_CODE_WINDOW,
-			  "code object"),
-		IN_WINDOW(o, code_firstlineno, INT_SIZE, PYEBPF_CODE_WINDOW,
-			  "code object"),
+		IN_WINDOW(o, frame_owner, CHAR_SIZE, PYEBPF_FRAME_WINDOW, "frame"),
+		IN_WINDOW(o, frame_globals, PTR_SIZE, PYEBPF_FRAME_WINDOW, "frame"),
+		IN_WINDOW(o, frame_funcobj, PTR_SIZE, PYEBPF_FRAME_WINDOW, "frame"),
+		IN_WINDOW(o, code_name, PTR_SIZE, PYEBPF_CODE_WINDOW, "code object"),
+		IN_WINDOW(o, code_filename, PTR_SIZE, PYEBPF_CODE_WINDOW, "code object"),
+		IN_WINDOW(o, code_argcount, INT_SIZE, PYEBPF_CODE_WINDOW, "code object"),
+		IN_WINDOW(o, code_firstlineno, INT_SIZE, PYEBPF_CODE_WINDOW, "code object"),
 	};
 	size_t i;
 
@@ -173,8 +160,7 @@ static const char *check_userspace(const struct py_layout *l)
 		USER(l, code_argcount, true),
 		USER(l, code_linetable, true),
 		/* turns an instruction pointer into an offset in the code */
-		USER(l, code_code_adaptive,
-		     l->bpf.frame_instr_kind == PYEBPF_INSTR_POINTER),
+		USER(l, code_code_adaptive, l->bpf.frame_instr_kind == PYEBPF_INSTR_POINTER),
 		USER(l, object_type, true),
 		USER(l, unicode_length, true),
 		USER(l, unicode_state, true),
@@ -196,8 +182,7 @@ static const char *check_userspace(const struct py_layout *l)
 		return "code_argcount differs between userspace and kernel";
 	if (l->code_firstlineno != l->bpf.code_firstlineno)
 		return "code_firstlineno differs between userspace and kernel";
-	if (l->unicode_ascii_size == 0 ||
-	    l->unicode_compact_size <= l->unicode_ascii_size)
+	if (l->unicode_ascii_size == 0 || l->unicode_compact_size <= l->unicode_ascii_size)
 		return "unicode object sizes are inconsistent";
 	switch (l->linetable_kind) {
 	case PY_LINETABLE_LNOTAB:

@@ -22,8 +22,8 @@
 
 /* How code objects store their line table (linetable.h decodes each). */
 enum py_linetable_kind {
-	PY_LINETABLE_LNOTAB = 0,  /* co_lnotab, 3.6 - 3.9 */
-	PY_LINETABLE_310 = 1,     /* co_linetable, 3.10 */
+	PY_LINETABLE_LNOTAB = 0,    /* co_lnotab, 3.6 - 3.9 */
+	PY_LINETABLE_310 = 1,	    /* co_linetable, 3.10 */
 	PY_LINETABLE_LOCATIONS = 2, /* co_linetable location table, 3.11+ */
 };
 
@@ -36,31 +36,31 @@ struct py_layout {
 	/* _PyRuntimeState (3.7+): offset of interpreters.head */
 	int runtime_interpreters_head;
 	/* PyInterpreterState */
-	int interp_id;            /* int64 id (3.7+), -1 before */
+	int interp_id; /* int64 id (3.7+), -1 before */
 	/* PyThreadState */
 	int tstate_interp;
 
 	/* PyCodeObject */
-	int code_filename;        /* PyObject * (str) */
-	int code_name;            /* PyObject * (str) */
-	int code_qualname;        /* PyObject * (str), 3.11+ */
-	int code_firstlineno;     /* int */
-	int code_argcount;        /* int */
-	int code_linetable;       /* PyObject * (bytes): co_lnotab or co_linetable */
-	int code_code_adaptive;   /* 3.11+: offset of the first instruction
-	                             inside the code object; -1 before */
+	int code_filename;	/* PyObject * (str) */
+	int code_name;		/* PyObject * (str) */
+	int code_qualname;	/* PyObject * (str), 3.11+ */
+	int code_firstlineno;	/* int */
+	int code_argcount;	/* int */
+	int code_linetable;	/* PyObject * (bytes): co_lnotab or co_linetable */
+	int code_code_adaptive; /* 3.11+: offset of the first instruction
+				   inside the code object; -1 before */
 	enum py_linetable_kind linetable_kind;
 
 	/* PyObject */
-	int object_type;          /* ob_type */
+	int object_type; /* ob_type */
 	/* PyUnicodeObject */
-	int unicode_length;       /* Py_ssize_t length */
-	int unicode_state;        /* the state bitfield word */
-	int unicode_ascii_size;   /* sizeof(PyASCIIObject): compact ASCII data */
+	int unicode_length;	  /* Py_ssize_t length */
+	int unicode_state;	  /* the state bitfield word */
+	int unicode_ascii_size;	  /* sizeof(PyASCIIObject): compact ASCII data */
 	int unicode_compact_size; /* sizeof(PyCompactUnicodeObject): compact data */
 	/* PyBytesObject */
-	int bytes_size;           /* ob_size */
-	int bytes_sval;           /* ob_sval */
+	int bytes_size; /* ob_size */
+	int bytes_sval; /* ob_sval */
 };
 
 /*

@@ -117,8 +117,8 @@ static bool is_libpython(const struct proc_map *m, const void *arg)
 
 /* Address of `sym` (or of section `section` if given and the symbol is
  * missing) in the target. 0 or -errno. */
-static int locate(const struct elf_file *ef, const struct proc_maps *maps,
-		  const struct proc_map *m, const char *sym, const char *section, uint64_t *addr)
+static int locate(const struct elf_file *ef, const struct proc_maps *maps, const struct proc_map *m,
+		  const char *sym, const char *section, uint64_t *addr)
 {
 	uint64_t vaddr, size;
 
@@ -128,8 +128,7 @@ static int locate(const struct elf_file *ef, const struct proc_maps *maps,
 	return elf_file__runtime_address(ef, maps, m, vaddr, addr);
 }
 
-static int load_layout(struct python_process *pp, int major, int minor, char *why,
-		       size_t why_size)
+static int load_layout(struct python_process *pp, int major, int minor, char *why, size_t why_size)
 {
 	const struct py_layout *table;
 	const char *reason = NULL;
@@ -138,8 +137,7 @@ static int load_layout(struct python_process *pp, int major, int minor, char *wh
 	int err;
 
 	/* 3.13+ describe themselves; try that first for any version */
-	if (pp->runtime_addr &&
-	    !remote_read(pp->pid, pp->runtime_addr, block, sizeof(block))) {
+	if (pp->runtime_addr && !remote_read(pp->pid, pp->runtime_addr, block, sizeof(block))) {
 		err = py_debug_offsets_parse(block, sizeof(block), &pp->layout, &hex, &reason);
 		if (!err)
 			return 0;
@@ -221,8 +219,7 @@ int python_process__inspect(pid_t pid, struct python_process *pp, char *why, siz
 	if (m)
 		ef = open_mapped(pid, m);
 	if (!m || !ef || !is_interpreter_binary(ef)) {
-		err = fail(why, why_size, -ENOEXEC, "not a Python process (%s)",
-			   pp->executable);
+		err = fail(why, why_size, -ENOEXEC, "not a Python process (%s)", pp->executable);
 		goto out;
 	}
 	snprintf(pp->binary, sizeof(pp->binary), "%s", m->path);

@@ -165,8 +165,7 @@ fail:
 	return NULL;
 }
 
-uint8_t *python_bytes_read(pid_t pid, const struct py_layout *layout, uint64_t addr,
-			   size_t *len)
+uint8_t *python_bytes_read(pid_t pid, const struct py_layout *layout, uint64_t addr, size_t *len)
 {
 	int64_t size;
 	uint8_t *buf;

@@ -22,8 +22,8 @@ struct python_str_shape {
 	uint64_t length;   /* in characters */
 	unsigned int kind; /* bytes per character: 1, 2 or 4 */
 	int data_offset;   /* characters start here inside the object, or -1 for
-	                      a legacy (non-compact) string whose characters are
-	                      behind the pointer at `data_pointer_offset` */
+			      a legacy (non-compact) string whose characters are
+			      behind the pointer at `data_pointer_offset` */
 	int data_pointer_offset;
 };
 
@@ -58,7 +58,6 @@ char *python_str_read(pid_t pid, const struct py_layout *layout, uint64_t addr);
  * PYTHON_BYTES_MAX) into a malloc'd buffer; its size goes to *len.
  * NULL with errno set on failure.
  */
-uint8_t *python_bytes_read(pid_t pid, const struct py_layout *layout, uint64_t addr,
-			   size_t *len);
+uint8_t *python_bytes_read(pid_t pid, const struct py_layout *layout, uint64_t addr, size_t *len);
 
 #endif /* PYEBPF_PYTHON_STRING_H */

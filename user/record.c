@@ -252,7 +252,7 @@ static void drain_signals(struct recorder *r, int sfd)
 
 static int poll_loop(struct recorder *r, int sfd, int pidfd)
 {
-	struct epoll_event ev = { .events = EPOLLIN }, events[4];
+	struct epoll_event ev = {.events = EPOLLIN}, events[4];
 	double deadline = r->opts->duration_s > 0 ? r->started + r->opts->duration_s : 0;
 	int ep = epoll_create1(EPOLL_CLOEXEC), err = 0;
 
@@ -302,13 +302,12 @@ static int poll_loop(struct recorder *r, int sfd, int pidfd)
 static void print_summary(struct recorder *r)
 {
 	const struct python_process *pp = &r->target.pp;
-	uint64_t stats[PYEBPF_STAT__COUNT] = { 0 };
+	uint64_t stats[PYEBPF_STAT__COUNT] = {0};
 
 	if (r->sampler)
 		sampler__stats(r->sampler, stats);
 	fprintf(stderr, "\npyebpf: profiled pid %d (Python %s, %s) for %.2f s at %u Hz\n",
-		(int)pp->pid, pp->version, pp->executable, r->ended - r->started,
-		r->opts->rate_hz);
+		(int)pp->pid, pp->version, pp->executable, r->ended - r->started, r->opts->rate_hz);
 	fprintf(stderr, "  samples: %llu, with errors: %llu, lost: %llu\n",
 		(unsigned long long)r->samples, (unsigned long long)r->error_samples,
 		(unsigned long long)stats[PYEBPF_STAT_LOST]);
@@ -327,18 +326,19 @@ static void print_summary(struct recorder *r)
 	} else if (r->target_gone) {
 		fprintf(stderr, "  the process exited\n");
 	}
-	fprintf(stderr, "  wrote %s (%s)\n", output_file__path(r->out),
-		"folded stacks");
+	fprintf(stderr, "  wrote %s (%s)\n", output_file__path(r->out), "folded stacks");
 	if (r->samples)
 		summary__print(stderr, r->profile, SUMMARY_ROWS, profile__total(r->profile));
 	else
-		fprintf(stderr, "pyebpf: warning: no samples: pid %d did not run on a CPU while "
-				"profiled\n", (int)pp->pid);
+		fprintf(stderr,
+			"pyebpf: warning: no samples: pid %d did not run on a CPU while "
+			"profiled\n",
+			(int)pp->pid);
 }
 
 int record_run(const struct cli_options *opts)
 {
-	struct recorder r = { .opts = opts };
+	struct recorder r = {.opts = opts};
 	struct sampler_opts so = {
 		.rate_hz = opts->rate_hz,
 		.max_frames = opts->max_frames,

@@ -101,8 +101,8 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 	struct sampler *s;
 	int err, cpu;
 
-	if (!opts->on_sample || !opts->rate_hz || opts->rate_hz > 1000000 ||
-	    !opts->max_frames || opts->max_frames > PYEBPF_MAX_FRAMES) {
+	if (!opts->on_sample || !opts->rate_hz || opts->rate_hz > 1000000 || !opts->max_frames ||
+	    opts->max_frames > PYEBPF_MAX_FRAMES) {
 		snprintf(why, why_size, "invalid sampler options");
 		errno = EINVAL;
 		return NULL;
@@ -243,8 +243,8 @@ int sampler__set_enabled(struct sampler *s, bool enabled)
 	for (cpu = 0; cpu < s->ncpus; cpu++) {
 		if (s->perf_fds[cpu] < 0)
 			continue;
-		if (ioctl(s->perf_fds[cpu], enabled ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE,
-			  0))
+		if (ioctl(s->perf_fds[cpu],
+			  enabled ? PERF_EVENT_IOC_ENABLE : PERF_EVENT_IOC_DISABLE, 0))
 			return -errno;
 	}
 	return 0;

@@ -25,7 +25,7 @@ struct sampler;
 typedef int (*sampler_cb)(const struct pyebpf_sample *sample, void *ctx);
 
 struct sampler_opts {
-	unsigned int rate_hz;    /* samples per second per CPU-busy thread */
+	unsigned int rate_hz;	 /* samples per second per CPU-busy thread */
 	unsigned int max_frames; /* <= PYEBPF_MAX_FRAMES */
 	unsigned int max_processes;
 	sampler_cb on_sample;

@@ -17,12 +17,11 @@
 struct acc {
 	const struct profile *p;
 	struct summary_row *rows; /* by function id */
-	size_t *seen;             /* by function id: last stack counted, + 1 */
+	size_t *seen;		  /* by function id: last stack counted, + 1 */
 	size_t stack;
 };
 
-static int acc_cb(const uint32_t *frames, size_t n, uint64_t weight,
-		  void *ctx)
+static int acc_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 {
 	struct acc *a = ctx;
 	const struct profile_frame *f = NULL;
@@ -74,12 +73,11 @@ static int total_cmp(const void *pa, const void *pb)
 	return name_cmp(a, b);
 }
 
-int summary__top(const struct profile *p, size_t k,
-		 struct summary_row *by_self, size_t *n_self,
+int summary__top(const struct profile *p, size_t k, struct summary_row *by_self, size_t *n_self,
 		 struct summary_row *by_total, size_t *n_total)
 {
 	size_t nfn = profile__function_count(p), m = 0, out;
-	struct acc a = { .p = p };
+	struct acc a = {.p = p};
 	int err = 0;
 
 	if (!p || !by_self != !n_self || !by_total != !n_total)
@@ -143,9 +141,9 @@ static int digits(uint64_t v)
 	return d;
 }
 
-static void print_table(FILE *out, const char *title, const char *pct_hdr,
-			const char *val_hdr, const struct summary_row *rows,
-			size_t n, int self, int width, uint64_t total)
+static void print_table(FILE *out, const char *title, const char *pct_hdr, const char *val_hdr,
+			const struct summary_row *rows, size_t n, int self, int width,
+			uint64_t total)
 {
 	fprintf(out, "%s\n", title);
 	if (!n) {
@@ -171,8 +169,7 @@ static void print_table(FILE *out, const char *title, const char *pct_hdr,
 	}
 }
 
-int summary__print(FILE *out, const struct profile *p, size_t k,
-		   uint64_t total)
+int summary__print(FILE *out, const struct profile *p, size_t k, uint64_t total)
 {
 	size_t nfn = profile__function_count(p), n_self, n_total;
 	struct summary_row *rows;
@@ -197,10 +194,10 @@ int summary__print(FILE *out, const struct profile *p, size_t k,
 		if (digits(rows[k + i].total) > width)
 			width = digits(rows[k + i].total);
 
-	print_table(out, "Top functions by own time:", "%Own", "Own", rows,
-		    n_self, 1, width, total);
-	print_table(out, "Top functions by total time:", "%Total", "Total",
-		    rows + k, n_total, 0, width, total);
+	print_table(out, "Top functions by own time:", "%Own", "Own", rows, n_self, 1, width,
+		    total);
+	print_table(out, "Top functions by total time:", "%Total", "Total", rows + k, n_total, 0,
+		    width, total);
 	if (ferror(out))
 		err = -EIO;
 cleanup:

@@ -21,8 +21,8 @@ struct profile;
 struct summary_row {
 	const char *function; /* owned by the profile */
 	const char *file;     /* owned by the profile; NULL if synthetic */
-	uint64_t self;        /* own weight */
-	uint64_t total;       /* weight of stacks containing it */
+	uint64_t self;	      /* own weight */
+	uint64_t total;	      /* weight of stacks containing it */
 };
 
 /*
@@ -38,8 +38,7 @@ struct summary_row {
  * Returns 0, -EINVAL for a NULL p or a half-given table, or -ENOMEM (the
  * counts are then 0).
  */
-int summary__top(const struct profile *p, size_t k,
-		 struct summary_row *by_self, size_t *n_self,
+int summary__top(const struct profile *p, size_t k, struct summary_row *by_self, size_t *n_self,
 		 struct summary_row *by_total, size_t *n_total);
 
 /*
@@ -60,7 +59,6 @@ int summary__top(const struct profile *p, size_t k,
  * Returns 0, -EINVAL if out or p is NULL, -ENOMEM, or -EIO if out has its
  * error indicator set afterwards.
  */
-int summary__print(FILE *out, const struct profile *p, size_t k,
-		   uint64_t total);
+int summary__print(FILE *out, const struct profile *p, size_t k, uint64_t total);
 
 #endif /* PYEBPF_SUMMARY_H */

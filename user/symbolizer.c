@@ -204,7 +204,7 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 
 	if (!frame->code) {
 		synthetic(out, frame->instr == PYEBPF_FRAME_ERR_BAD_CODE ? "[not a code object]"
-									  : "[unreadable frame]");
+									 : "[unreadable frame]");
 		return -EFAULT;
 	}
 
@@ -219,8 +219,8 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 		if (err) {
 			/* a kernel checksum proves it was a code object then */
 			synthetic(out, err == -EINVAL && !check ? "[not a code object]"
-				       : err == -EINVAL		    ? "[freed code object]"
-								    : "[unreadable code object]");
+				       : err == -EINVAL		? "[freed code object]"
+								: "[unreadable code object]");
 			return err;
 		}
 		if (ci->addr) {

@@ -15,8 +15,8 @@
 
 int system_caps_sufficient(unsigned long long cap_eff)
 {
-	unsigned long long need = (1ull << CAP_BPF) | (1ull << CAP_PERFMON) |
-				  (1ull << CAP_SYS_PTRACE);
+	unsigned long long need =
+		(1ull << CAP_BPF) | (1ull << CAP_PERFMON) | (1ull << CAP_SYS_PTRACE);
 
 	if ((cap_eff & need) == need)
 		return 1;

@@ -8,8 +8,8 @@
 /*
  * Check privileges (root; or CAP_BPF + CAP_PERFMON + CAP_SYS_PTRACE; or, on
  * kernels before 5.8, CAP_SYS_ADMIN + CAP_SYS_PTRACE: reading another
- * process's memory always needs CAP_SYS_PTRACE) and kernel BTF. Returns 0, or -EPERM / -ENOENT with a
- * one-line reason that says how to fix it.
+ * process's memory always needs CAP_SYS_PTRACE) and kernel BTF. Returns 0, or -EPERM / -ENOENT with
+ * a one-line reason that says how to fix it.
  */
 int system_check(char *why, size_t why_size);
 

@@ -16,7 +16,7 @@
 #include "pyebpf.h"
 
 /* argv as cli_parse gets it from main: "pyebpf" first, NULL last */
-#define ARGV(...) ((char *[]){ "pyebpf", __VA_ARGS__, NULL })
+#define ARGV(...) ((char *[]){"pyebpf", __VA_ARGS__, NULL})
 #define ARGC(argv) ((int)(sizeof(argv) / sizeof((argv)[0])) - 1)
 
 /* cli_parse with its error stream captured; *err is malloc'd, free it */
@@ -90,12 +90,12 @@ static char *parse_fail(int argc, char **argv)
 #define PARSE_FAIL(...) parse_fail(ARGC(ARGV(__VA_ARGS__)), ARGV(__VA_ARGS__))
 
 /* Expect rejection with a message containing `needle`. */
-#define EXPECT_FAIL(needle, ...)                                          \
-	do {                                                              \
-		char *msg_ = PARSE_FAIL(__VA_ARGS__);                     \
-		if (!strstr(msg_, (needle)))                              \
+#define EXPECT_FAIL(needle, ...)                                                 \
+	do {                                                                     \
+		char *msg_ = PARSE_FAIL(__VA_ARGS__);                            \
+		if (!strstr(msg_, (needle)))                                     \
 			fail_msg("message \"%s\" lacks \"%s\"", msg_, (needle)); \
-		free(msg_);                                               \
+		free(msg_);                                                      \
 	} while (0)
 
 static void check_defaults(const struct cli_options *o)
@@ -200,15 +200,14 @@ static void test_output_borrows_argv(void **state)
 	struct cli_options o;
 	char *err;
 
-	assert_int_equal(parse(ARGC(ARGV("-o", "/tmp/profile.txt", "-p", "3")), argv, &o, &err),
-			 0);
+	assert_int_equal(parse(ARGC(ARGV("-o", "/tmp/profile.txt", "-p", "3")), argv, &o, &err), 0);
 	free(err);
 	assert_ptr_equal(o.output, argv[2]);
 }
 
 static void test_format_case_insensitive(void **state)
 {
-	static const char *const names[] = { "raw", "RAW", "Raw", "rAw" };
+	static const char *const names[] = {"raw", "RAW", "Raw", "rAw"};
 	struct cli_options o;
 
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
@@ -270,8 +269,8 @@ static void test_program_after_dashdash(void **state)
 {
 	struct cli_options o;
 
-	PARSE_OK(&o, "-f", "raw", "-o", "out.folded", "--", "python3", "app.py", "--port",
-		 "8000", "-p", "5");
+	PARSE_OK(&o, "-f", "raw", "-o", "out.folded", "--", "python3", "app.py", "--port", "8000",
+		 "-p", "5");
 	assert_int_equal(o.command, CLI_RECORD);
 	assert_int_equal(o.rate_hz, CLI_DEFAULT_RATE);
 	assert_int_equal(o.max_frames, PYEBPF_DEFAULT_FRAMES);
@@ -416,7 +415,7 @@ static void test_target_required_and_exclusive(void **state)
 
 	/* no arguments at all */
 	{
-		char *argv[] = { "pyebpf", NULL };
+		char *argv[] = {"pyebpf", NULL};
 		char *msg = parse_fail(1, argv);
 
 		assert_non_null(strstr(msg, "nothing to profile"));

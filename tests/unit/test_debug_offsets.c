@@ -110,8 +110,8 @@ static void test_313_fixture_matches_dwarf(void **state)
 	uint32_t version = 0;
 	const char *why = NULL;
 
-	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313),
-						&l, &version, &why),
+	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313), &l,
+						&version, &why),
 			 0);
 	assert_int_equal(version, DEBUG_OFFSETS_313_VERSION);
 	assert_int_equal(version, 0x030d00f0);
@@ -175,65 +175,65 @@ struct put {
 };
 
 static const struct put block314_values[] = {
-	{ 24, 300000 },  /* runtime_state.size */
-	{ 32, 24 },      /* .finalizing */
-	{ 40, 640 },     /* .interpreters_head */
-	{ 48, 200000 },  /* interpreter_state.size */
-	{ 56, 7280 },    /* .id */
-	{ 64, 7272 },    /* .next */
-	{ 72, 7352 },    /* .threads_head */
-	{ 80, 7360 },    /* .threads_main (3.14) */
-	{ 88, 999 },     /* .gc */
-	{ 160, 11111 },  /* .code_object_generation (3.14) */
-	{ 168, 0 },      /* .tlbc_generation (3.14, 0 in GIL builds) */
-	{ 176, 400 },    /* thread_state.size */
-	{ 184, 4 },      /* .prev */
-	{ 192, 12 },     /* .next */
-	{ 200, 20 },     /* .interp */
-	{ 208, 80 },     /* .current_frame */
-	{ 216, 176 },    /* .thread_id */
-	{ 224, 184 },    /* .native_thread_id */
-	{ 232, 192 },    /* .datastack_chunk */
-	{ 240, 200 },    /* .status */
-	{ 248, 88 },     /* interpreter_frame.size */
-	{ 256, 16 },     /* .previous */
-	{ 264, 0 },      /* .executable */
-	{ 272, 48 },     /* .instr_ptr */
-	{ 280, 80 },     /* .localsplus */
-	{ 288, 78 },     /* .owner */
-	{ 296, 64 },     /* .stackpointer (3.14) */
-	{ 304, 0 },      /* .tlbc_index (3.14, 0 in GIL builds) */
-	{ 312, 232 },    /* code_object.size */
-	{ 320, 104 },    /* .filename */
-	{ 328, 112 },    /* .name */
-	{ 336, 120 },    /* .qualname */
-	{ 344, 144 },    /* .linetable */
-	{ 352, 60 },     /* .firstlineno */
-	{ 360, 44 },     /* .argcount */
-	{ 368, 152 },    /* .localsplusnames */
-	{ 376, 160 },    /* .localspluskinds */
-	{ 384, 224 },    /* .co_code_adaptive */
-	{ 392, 0 },      /* .co_tlbc (3.14, 0 in GIL builds) */
-	{ 400, 24 },     /* pyobject.size */
-	{ 408, 16 },     /* .ob_type */
-	{ 416, 416 },    /* type_object.size */
-	{ 448, 32 },     /* tuple_object.size */
-	{ 472, 40 },     /* list_object.size */
-	{ 496, 200 },    /* set_object.size (3.14) */
-	{ 528, 48 },     /* dict_object.size */
-	{ 552, 24 },     /* float_object.size */
-	{ 568, 32 },     /* long_object.size */
-	{ 592, 48 },     /* bytes_object.size */
-	{ 600, 24 },     /* .ob_size */
-	{ 608, 40 },     /* .ob_sval */
-	{ 616, 72 },     /* unicode_object.size */
-	{ 624, 36 },     /* .state */
-	{ 632, 24 },     /* .length */
-	{ 640, 48 },     /* .asciiobject_size */
-	{ 648, 600 },    /* gc.size */
-	{ 664, 160 },    /* gen_object.size (3.14) */
-	{ 712, 96 },     /* debugger_support.eval_breaker (3.14) */
-	{ 752, 512 },    /* .debugger_script_path_size (3.14) */
+	{24, 300000}, /* runtime_state.size */
+	{32, 24},     /* .finalizing */
+	{40, 640},    /* .interpreters_head */
+	{48, 200000}, /* interpreter_state.size */
+	{56, 7280},   /* .id */
+	{64, 7272},   /* .next */
+	{72, 7352},   /* .threads_head */
+	{80, 7360},   /* .threads_main (3.14) */
+	{88, 999},    /* .gc */
+	{160, 11111}, /* .code_object_generation (3.14) */
+	{168, 0},     /* .tlbc_generation (3.14, 0 in GIL builds) */
+	{176, 400},   /* thread_state.size */
+	{184, 4},     /* .prev */
+	{192, 12},    /* .next */
+	{200, 20},    /* .interp */
+	{208, 80},    /* .current_frame */
+	{216, 176},   /* .thread_id */
+	{224, 184},   /* .native_thread_id */
+	{232, 192},   /* .datastack_chunk */
+	{240, 200},   /* .status */
+	{248, 88},    /* interpreter_frame.size */
+	{256, 16},    /* .previous */
+	{264, 0},     /* .executable */
+	{272, 48},    /* .instr_ptr */
+	{280, 80},    /* .localsplus */
+	{288, 78},    /* .owner */
+	{296, 64},    /* .stackpointer (3.14) */
+	{304, 0},     /* .tlbc_index (3.14, 0 in GIL builds) */
+	{312, 232},   /* code_object.size */
+	{320, 104},   /* .filename */
+	{328, 112},   /* .name */
+	{336, 120},   /* .qualname */
+	{344, 144},   /* .linetable */
+	{352, 60},    /* .firstlineno */
+	{360, 44},    /* .argcount */
+	{368, 152},   /* .localsplusnames */
+	{376, 160},   /* .localspluskinds */
+	{384, 224},   /* .co_code_adaptive */
+	{392, 0},     /* .co_tlbc (3.14, 0 in GIL builds) */
+	{400, 24},    /* pyobject.size */
+	{408, 16},    /* .ob_type */
+	{416, 416},   /* type_object.size */
+	{448, 32},    /* tuple_object.size */
+	{472, 40},    /* list_object.size */
+	{496, 200},   /* set_object.size (3.14) */
+	{528, 48},    /* dict_object.size */
+	{552, 24},    /* float_object.size */
+	{568, 32},    /* long_object.size */
+	{592, 48},    /* bytes_object.size */
+	{600, 24},    /* .ob_size */
+	{608, 40},    /* .ob_sval */
+	{616, 72},    /* unicode_object.size */
+	{624, 36},    /* .state */
+	{632, 24},    /* .length */
+	{640, 48},    /* .asciiobject_size */
+	{648, 600},   /* gc.size */
+	{664, 160},   /* gen_object.size (3.14) */
+	{712, 96},    /* debugger_support.eval_breaker (3.14) */
+	{752, 512},   /* .debugger_script_path_size (3.14) */
 };
 
 static void build_314(unsigned char *buf, uint64_t version)
@@ -291,7 +291,7 @@ static void check_314(const struct py_layout *l)
 
 static void test_314_synthetic(void **state)
 {
-	static const uint32_t accepted[] = { 0x030e00f0, 0x030e03f0, 0x030e00c1, 0x030e00c3 };
+	static const uint32_t accepted[] = {0x030e00f0, 0x030e03f0, 0x030e00c1, 0x030e00c3};
 	unsigned char buf[PY_DEBUG_OFFSETS_READ_SIZE];
 	struct py_layout l;
 	uint32_t version;
@@ -369,8 +369,8 @@ static void test_unknown_versions(void **state)
 
 static void test_malformed_version(void **state)
 {
-	static const uint64_t bad[] = { 0, 0x030d00f0ull | (1ull << 32), 0x030d0000,
-					0x030d00d0, 0x020700f0, UINT64_MAX };
+	static const uint64_t bad[] = {
+		0, 0x030d00f0ull | (1ull << 32), 0x030d0000, 0x030d00d0, 0x020700f0, UINT64_MAX};
 	unsigned char buf[sizeof(debug_offsets_313)];
 	struct py_layout l;
 	const char *why;
@@ -409,10 +409,10 @@ static void test_free_threaded(void **state)
 
 static void test_absurd_sizes(void **state)
 {
-	static const size_t sections[] = { P313_RUNTIME_SIZE, P313_INTERP_SIZE,  P313_TSTATE_SIZE,
-					   P313_FRAME_SIZE,   P313_CODE_SIZE,    P313_PYOBJECT_SIZE,
-					   P313_BYTES_SIZE,   P313_UNICODE_SIZE };
-	static const uint64_t absurd[] = { 0, 1ull << 40, UINT64_MAX };
+	static const size_t sections[] = {P313_RUNTIME_SIZE, P313_INTERP_SIZE, P313_TSTATE_SIZE,
+					  P313_FRAME_SIZE,   P313_CODE_SIZE,   P313_PYOBJECT_SIZE,
+					  P313_BYTES_SIZE,   P313_UNICODE_SIZE};
+	static const uint64_t absurd[] = {0, 1ull << 40, UINT64_MAX};
 	unsigned char buf[sizeof(debug_offsets_313)];
 	struct py_layout l;
 	const char *why;
@@ -664,7 +664,8 @@ static uint64_t find_lib_base(pid_t pid, const char *lib_name, char *path, size_
 		unsigned long long start, end, off;
 		char file[4096];
 
-		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095s", &start, &end, &off, file) != 4)
+		if (sscanf(line, "%llx-%llx %*s %llx %*s %*s %4095s", &start, &end, &off, file) !=
+		    4)
 			continue;
 		if (off == 0 && strstr(file, lib_name)) {
 			base = start;
@@ -680,7 +681,7 @@ static void test_live_313(void **state)
 {
 	struct live *lv = *state;
 	char prefix[4096], python[4200], lib[4096], cmd[4200], line[512];
-	char *argv[] = { python, "-c", "import time; time.sleep(30)", NULL };
+	char *argv[] = {python, "-c", "import time; time.sleep(30)", NULL};
 	unsigned char buf[4096];
 	uint64_t base = 0, sym = 0;
 	struct py_layout l, want;
@@ -702,14 +703,15 @@ static void test_live_313(void **state)
 	for (tries = 0; tries < 100 && !base; tries++) {
 		base = find_lib_base(lv->pid, "libpython3.13.so", lib, sizeof(lib));
 		if (!base)
-			nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+			nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
 	}
 	if (!base)
 		fail_msg("libpython3.13.so never appeared in /proc/%d/maps", (int)lv->pid);
 
 	/* the symbol's value is its offset from the load base: the first
 	 * PT_LOAD of libpython has p_vaddr 0 */
-	snprintf(cmd, sizeof(cmd), "nm -D --defined-only '%s' 2>/dev/null | awk '$3 == \"_PyRuntime\" { print $1 }'",
+	snprintf(cmd, sizeof(cmd),
+		 "nm -D --defined-only '%s' 2>/dev/null | awk '$3 == \"_PyRuntime\" { print $1 }'",
 		 lib);
 	if (!first_line(cmd, line, sizeof(line))) {
 		print_message("skipping: `nm -D` found no _PyRuntime in %s\n", lib);
@@ -720,22 +722,23 @@ static void test_live_313(void **state)
 
 	/* the loader may still be mapping segments: retry for a while */
 	for (tries = 0; tries < 100 && err; tries++) {
-		struct iovec local = { buf, sizeof(buf) };
-		struct iovec remote = { (void *)(uintptr_t)(base + sym), sizeof(buf) };
+		struct iovec local = {buf, sizeof(buf)};
+		struct iovec remote = {(void *)(uintptr_t)(base + sym), sizeof(buf)};
 
 		if (process_vm_readv(lv->pid, &local, 1, &remote, 1, 0) == (ssize_t)sizeof(buf))
 			err = py_debug_offsets_parse(buf, sizeof(buf), &l, &version, &why);
 		if (err)
-			nanosleep(&(struct timespec){ .tv_nsec = 50 * 1000 * 1000 }, NULL);
+			nanosleep(&(struct timespec){.tv_nsec = 50 * 1000 * 1000}, NULL);
 	}
 	if (err)
-		fail_msg("cannot parse _PyRuntime of pid %d: %s", (int)lv->pid, why ? why : "unreadable");
+		fail_msg("cannot parse _PyRuntime of pid %d: %s", (int)lv->pid,
+			 why ? why : "unreadable");
 
 	assert_int_equal(version, 0x030d00f0);
 	assert_int_equal(l.bpf.tstate_frame, 72);
 	/* and the same layout as the fixture taken from the file */
-	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313),
-						&want, NULL, NULL),
+	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313), &want,
+						NULL, NULL),
 			 0);
 	assert_memory_equal(&l, &want, sizeof(l));
 	check_313_truth(&l);

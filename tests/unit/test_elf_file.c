@@ -37,8 +37,7 @@
 static char tmpdir[] = "/tmp/pyebpf-test-elf-XXXXXX";
 
 /* snprintf that fails the test instead of truncating */
-__attribute__((format(printf, 3, 4)))
-static void fmt(char *out, size_t n, const char *format, ...)
+__attribute__((format(printf, 3, 4))) static void fmt(char *out, size_t n, const char *format, ...)
 {
 	va_list ap;
 	int len;
@@ -101,8 +100,7 @@ static bool pyenv_prefix(const char *ver, char *out, size_t n)
 	if (!root) {
 		const char *home = getenv("HOME");
 
-		fmt(home_root, sizeof(home_root), "%s/.pyenv",
-			 home ? home : "/root");
+		fmt(home_root, sizeof(home_root), "%s/.pyenv", home ? home : "/root");
 		root = home_root;
 	}
 	fmt(pattern, sizeof(pattern), "%s/versions/%s.[0-9]*", root, ver);
@@ -125,8 +123,10 @@ static void libpython(const char *ver, char *out, size_t n, bool required)
 	out[0] = '\0';
 	if (!pyenv_prefix(ver, prefix, sizeof(prefix))) {
 		if (required)
-			fail_msg("pyenv Python %s not found under $PYENV_ROOT/versions or ~/.pyenv/versions: "
-				 "install it with tools/install-deps.sh", ver);
+			fail_msg("pyenv Python %s not found under $PYENV_ROOT/versions or "
+				 "~/.pyenv/versions: "
+				 "install it with tools/install-deps.sh",
+				 ver);
 		return;
 	}
 	fmt(out, n, "%s/lib/libpython%s.so.1.0", prefix, ver);
@@ -136,7 +136,8 @@ static void libpython(const char *ver, char *out, size_t n, bool required)
 	if (access(out, R_OK) == 0)
 		return;
 	if (required)
-		fail_msg("%s/lib/libpython%s[m].so.1.0 not found: pyenv Python %s must be built with --enable-shared",
+		fail_msg("%s/lib/libpython%s[m].so.1.0 not found: pyenv Python %s must be built "
+			 "with --enable-shared",
 			 prefix, ver, ver);
 	out[0] = '\0';
 }
@@ -144,8 +145,9 @@ static void libpython(const char *ver, char *out, size_t n, bool required)
 static void need_file(const char *path)
 {
 	if (access(path, R_OK))
-		fail_msg("%s: %s (this file exists on every pyebpf machine; is the image complete?)",
-			 path, strerror(errno));
+		fail_msg(
+			"%s: %s (this file exists on every pyebpf machine; is the image complete?)",
+			path, strerror(errno));
 }
 
 static struct elf_file *open_ok(const char *path)
@@ -180,15 +182,24 @@ static struct proc_maps *maps_from(const char *text)
  *   0x100 .rodata  0x200 .dynstr  0x240 .dynamic  0x300 .symtab
  *   0x400 .data    0x410 .strtab  0x450 .shstrtab 0x490 section headers
  */
-enum { S_NULL, S_RODATA, S_DYNSTR, S_DYNAMIC, S_SYMTAB, S_STRTAB, S_DATA,
-       S_BSS, S_SHSTRTAB, S_NUM };
+enum {
+	S_NULL,
+	S_RODATA,
+	S_DYNSTR,
+	S_DYNAMIC,
+	S_SYMTAB,
+	S_STRTAB,
+	S_DATA,
+	S_BSS,
+	S_SHSTRTAB,
+	S_NUM
+};
 #define SYN_SHOFF 0x490
 #define SYN_SIZE (SYN_SHOFF + S_NUM * sizeof(Elf64_Shdr))
 
 static const char syn_rodata[] = "/p/9.8.1234567890\0v9.8.7";
 static const char syn_dynstr[] = "\0libfoo.so.1\0libbar.so.2";
-static const char syn_strtab[] =
-	"\0foo@V0\0foo@@V1\0bar\0bar@V2\0exact@@V9\0exact\0bss_var";
+static const char syn_strtab[] = "\0foo@V0\0foo@@V1\0bar\0bar@V2\0exact@@V9\0exact\0bss_var";
 static const char syn_shstrtab[] =
 	"\0.rodata\0.dynstr\0.dynamic\0.symtab\0.strtab\0.data\0.bss\0.shstrtab";
 
@@ -230,50 +241,62 @@ static void build_synth(unsigned char *img, uint16_t type, uint64_t base)
 	eh->e_shnum = S_NUM;
 	eh->e_shstrndx = S_SHSTRTAB;
 
-	ph[0] = (Elf64_Phdr){ PT_LOAD, PF_R, 0, base, base, 0x400, 0x400, 0x1000 };
-	ph[1] = (Elf64_Phdr){ PT_LOAD, PF_R | PF_W, 0x400, base + 0x1400,
-			      base + 0x1400, 0x10, 0x100, 0x1000 };
-	ph[2] = (Elf64_Phdr){ PT_DYNAMIC, PF_R | PF_W, 0x240, base + 0x240,
-			      base + 0x240, 0x50, 0x50, 8 };
+	ph[0] = (Elf64_Phdr){PT_LOAD, PF_R, 0, base, base, 0x400, 0x400, 0x1000};
+	ph[1] = (Elf64_Phdr){PT_LOAD,	    PF_R | PF_W, 0x400, base + 0x1400,
+			     base + 0x1400, 0x10,	 0x100, 0x1000};
+	ph[2] = (Elf64_Phdr){PT_DYNAMIC,   PF_R | PF_W, 0x240, base + 0x240,
+			     base + 0x240, 0x50,	0x50,  8};
 
 	memcpy(img + 0x100, syn_rodata, sizeof(syn_rodata));
 	/* an unterminated occurrence at the very end of .rodata */
 	memcpy(img + 0x1fa, "zz9.9.", 6);
 	memcpy(img + 0x200, syn_dynstr, sizeof(syn_dynstr));
-	dyn[0] = (Elf64_Dyn){ DT_NEEDED, { STROFF(syn_dynstr, "libfoo.so.1") } };
-	dyn[1] = (Elf64_Dyn){ DT_NEEDED, { STROFF(syn_dynstr, "libbar.so.2") } };
-	dyn[2] = (Elf64_Dyn){ DT_NULL, { 0 } };
-	dyn[3] = (Elf64_Dyn){ DT_NEEDED, { 1 } }; /* after DT_NULL: ignored */
-	dyn[4] = (Elf64_Dyn){ DT_NULL, { 0 } };
+	dyn[0] = (Elf64_Dyn){DT_NEEDED, {STROFF(syn_dynstr, "libfoo.so.1")}};
+	dyn[1] = (Elf64_Dyn){DT_NEEDED, {STROFF(syn_dynstr, "libbar.so.2")}};
+	dyn[2] = (Elf64_Dyn){DT_NULL, {0}};
+	dyn[3] = (Elf64_Dyn){DT_NEEDED, {1}}; /* after DT_NULL: ignored */
+	dyn[4] = (Elf64_Dyn){DT_NULL, {0}};
 
-	sym[1] = (Elf64_Sym){ STROFF(syn_strtab, "foo@V0"), gobj, 0, S_RODATA, base + 0x100, 1 };
-	sym[2] = (Elf64_Sym){ STROFF(syn_strtab, "foo@@V1"), gobj, 0, S_RODATA, base + 0x110, 2 };
-	sym[3] = (Elf64_Sym){ STROFF(syn_strtab, "bar"), gobj, 0, SHN_UNDEF, 0, 0 };
-	sym[4] = (Elf64_Sym){ STROFF(syn_strtab, "bar@V2"), gobj, 0, S_RODATA, base + 0x120, 3 };
-	sym[5] = (Elf64_Sym){ STROFF(syn_strtab, "exact@@V9"), gobj, 0, S_RODATA, base + 0x140, 5 };
-	sym[6] = (Elf64_Sym){ STROFF(syn_strtab, "exact"), gobj, 0, S_RODATA, base + 0x130, 4 };
-	sym[7] = (Elf64_Sym){ STROFF(syn_strtab, "bss_var"), gobj, 0, S_BSS, base + 0x1480, 8 };
+	sym[1] = (Elf64_Sym){STROFF(syn_strtab, "foo@V0"), gobj, 0, S_RODATA, base + 0x100, 1};
+	sym[2] = (Elf64_Sym){STROFF(syn_strtab, "foo@@V1"), gobj, 0, S_RODATA, base + 0x110, 2};
+	sym[3] = (Elf64_Sym){STROFF(syn_strtab, "bar"), gobj, 0, SHN_UNDEF, 0, 0};
+	sym[4] = (Elf64_Sym){STROFF(syn_strtab, "bar@V2"), gobj, 0, S_RODATA, base + 0x120, 3};
+	sym[5] = (Elf64_Sym){STROFF(syn_strtab, "exact@@V9"), gobj, 0, S_RODATA, base + 0x140, 5};
+	sym[6] = (Elf64_Sym){STROFF(syn_strtab, "exact"), gobj, 0, S_RODATA, base + 0x130, 4};
+	sym[7] = (Elf64_Sym){STROFF(syn_strtab, "bss_var"), gobj, 0, S_BSS, base + 0x1480, 8};
 
 	memcpy(img + 0x400, "DATADATADATADATA", 16);
 	memcpy(img + 0x410, syn_strtab, sizeof(syn_strtab));
 	memcpy(img + 0x450, syn_shstrtab, sizeof(syn_shstrtab));
 
 #define SEC(i, name, type_, flags, addr, off, size, link, info, align, entsize) \
-	sh[i] = (Elf64_Shdr){ STROFF(syn_shstrtab, name), type_, flags, addr,  \
-			      off, size, link, info, align, entsize }
+	sh[i] = (Elf64_Shdr){STROFF(syn_shstrtab, name),                        \
+			     type_,                                             \
+			     flags,                                             \
+			     addr,                                              \
+			     off,                                               \
+			     size,                                              \
+			     link,                                              \
+			     info,                                              \
+			     align,                                             \
+			     entsize}
 	SEC(S_RODATA, ".rodata", SHT_PROGBITS, SHF_ALLOC, base + 0x100, 0x100, 0x100, 0, 0, 1, 0);
-	SEC(S_DYNSTR, ".dynstr", SHT_STRTAB, SHF_ALLOC, base + 0x200, 0x200, sizeof(syn_dynstr), 0, 0, 1, 0);
-	SEC(S_DYNAMIC, ".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, base + 0x240, 0x240, 0x50, S_DYNSTR, 0, 8, sizeof(Elf64_Dyn));
-	SEC(S_SYMTAB, ".symtab", SHT_SYMTAB, 0, 0, 0x300, 8 * sizeof(Elf64_Sym), S_STRTAB, 1, 8, sizeof(Elf64_Sym));
+	SEC(S_DYNSTR, ".dynstr", SHT_STRTAB, SHF_ALLOC, base + 0x200, 0x200, sizeof(syn_dynstr), 0,
+	    0, 1, 0);
+	SEC(S_DYNAMIC, ".dynamic", SHT_DYNAMIC, SHF_ALLOC | SHF_WRITE, base + 0x240, 0x240, 0x50,
+	    S_DYNSTR, 0, 8, sizeof(Elf64_Dyn));
+	SEC(S_SYMTAB, ".symtab", SHT_SYMTAB, 0, 0, 0x300, 8 * sizeof(Elf64_Sym), S_STRTAB, 1, 8,
+	    sizeof(Elf64_Sym));
 	SEC(S_STRTAB, ".strtab", SHT_STRTAB, 0, 0, 0x410, sizeof(syn_strtab), 0, 0, 1, 0);
-	SEC(S_DATA, ".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, base + 0x1400, 0x400, 0x10, 0, 0, 8, 0);
-	SEC(S_BSS, ".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, base + 0x1410, 0x410, 0xf0, 0, 0, 8, 0);
+	SEC(S_DATA, ".data", SHT_PROGBITS, SHF_ALLOC | SHF_WRITE, base + 0x1400, 0x400, 0x10, 0, 0,
+	    8, 0);
+	SEC(S_BSS, ".bss", SHT_NOBITS, SHF_ALLOC | SHF_WRITE, base + 0x1410, 0x410, 0xf0, 0, 0, 8,
+	    0);
 	SEC(S_SHSTRTAB, ".shstrtab", SHT_STRTAB, 0, 0, 0x450, sizeof(syn_shstrtab), 0, 0, 1, 0);
 #undef SEC
 }
 
-static struct elf_file *open_synth(uint16_t type, uint64_t base, char *path,
-				   size_t n)
+static struct elf_file *open_synth(uint16_t type, uint64_t base, char *path, size_t n)
 {
 	unsigned char img[SYN_SIZE];
 
@@ -325,7 +348,7 @@ static void test_synth_read_vaddr(void **state)
 {
 	char path[PATH_MAX];
 	struct elf_file *ef = open_synth(ET_EXEC, 0x400000, path, sizeof(path));
-	unsigned char buf[64], zero[64] = { 0 };
+	unsigned char buf[64], zero[64] = {0};
 
 	assert_false(elf_file__is_dyn(ef));
 	assert_int_equal(elf_file__read_vaddr(ef, 0x400000, buf, 4), 0);
@@ -396,12 +419,12 @@ static void test_synth_runtime_address(void **state)
 {
 	char path[PATH_MAX];
 	struct elf_file *ef = open_synth(ET_DYN, 0, path, sizeof(path));
-	struct proc_maps *maps = maps_from(
-		"7e0000000000-7e0000001000 r--p 00000000 08:01 41 /lib/libsynth.so\n"
-		"7f0000000000-7f0000001000 r--p 00000000 08:01 42 /lib/libsynth.so\n"
-		"7f0000001000-7f0000002000 rw-p 00000000 08:01 42 /lib/libsynth.so\n"
-		"7f0000002000-7f0000003000 rw-p 00000000 00:00 0 \n"
-		"7f0000003000-7f0000004000 r--p 00000000 08:01 42 /lib/other.so\n");
+	struct proc_maps *maps =
+		maps_from("7e0000000000-7e0000001000 r--p 00000000 08:01 41 /lib/libsynth.so\n"
+			  "7f0000000000-7f0000001000 r--p 00000000 08:01 42 /lib/libsynth.so\n"
+			  "7f0000001000-7f0000002000 rw-p 00000000 08:01 42 /lib/libsynth.so\n"
+			  "7f0000002000-7f0000003000 rw-p 00000000 00:00 0 \n"
+			  "7f0000003000-7f0000004000 r--p 00000000 08:01 42 /lib/other.so\n");
 	const struct proc_map *rw = proc_maps__get(maps, 2);
 	uint64_t addr = 0;
 
@@ -420,14 +443,16 @@ static void test_synth_runtime_address(void **state)
 	assert_int_equal(elf_file__runtime_address(ef, maps, rw, 0x1500, &addr), -EFAULT);
 	assert_int_equal(elf_file__runtime_address(ef, maps, rw, 0x1000, &addr), -EFAULT);
 	/* an anonymous mapping is no file */
-	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 3), 0x100, &addr), -ENOENT);
+	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 3), 0x100, &addr),
+			 -ENOENT);
 	assert_int_equal(elf_file__runtime_address(ef, maps, rw, 0x100, NULL), -EINVAL);
 	assert_int_equal(elf_file__runtime_address(ef, NULL, rw, 0x100, &addr), -EINVAL);
 	proc_maps__free(maps);
 
 	/* only the RW mapping is left: it cannot back the read-only segment */
 	maps = maps_from("7f0000001000-7f0000002000 rw-p 00000000 08:01 42 /lib/libsynth.so\n");
-	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 0), 0x100, &addr), 0);
+	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 0), 0x100, &addr),
+			 0);
 	assert_int_equal(addr, 0x7f0000000100ull);
 	proc_maps__free(maps);
 	elf_file__free(ef);
@@ -437,11 +462,14 @@ static void test_synth_runtime_address(void **state)
 	maps = maps_from("00400000-00401000 r--p 00000000 08:01 43 /usr/bin/synth\n"
 			 "00401000-00402000 rw-p 00000000 08:01 43 /usr/bin/synth\n"
 			 "00402000-00403000 rw-p 00000000 00:00 0 \n");
-	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 0), 0x401400, &addr), 0);
+	assert_int_equal(
+		elf_file__runtime_address(ef, maps, proc_maps__get(maps, 0), 0x401400, &addr), 0);
 	assert_int_equal(addr, 0x401400);
-	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 1), 0x400100, &addr), 0);
+	assert_int_equal(
+		elf_file__runtime_address(ef, maps, proc_maps__get(maps, 1), 0x400100, &addr), 0);
 	assert_int_equal(addr, 0x400100);
-	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 1), 0x100, &addr), -EFAULT);
+	assert_int_equal(elf_file__runtime_address(ef, maps, proc_maps__get(maps, 1), 0x100, &addr),
+			 -EFAULT);
 	proc_maps__free(maps);
 	elf_file__free(ef);
 }
@@ -459,8 +487,8 @@ static void expect_open_error(const char *path, int err)
 		fail_msg("elf_file__open(\"%s\") accepted a bad file", path);
 	}
 	if (errno != err)
-		fail_msg("elf_file__open(\"%s\"): errno %d (%s), want %d (%s)", path,
-			 errno, strerror(errno), err, strerror(err));
+		fail_msg("elf_file__open(\"%s\"): errno %d (%s), want %d (%s)", path, errno,
+			 strerror(errno), err, strerror(err));
 }
 
 static void test_open_errors(void **state)
@@ -499,7 +527,7 @@ static void test_open_truncated_real(void **state)
 {
 	char lib[PATH_MAX], path[PATH_MAX];
 	static char buf[1 << 16];
-	const off_t sizes[] = { -1, 1 << 20, 65536, 4096, 65, 64, 63, 4, 0 };
+	const off_t sizes[] = {-1, 1 << 20, 65536, 4096, 65, 64, 63, 4, 0};
 	struct stat st;
 	int in, out;
 	ssize_t n;
@@ -524,7 +552,7 @@ static void test_open_truncated_real(void **state)
 /* Every call on a corrupt file: an error or an answer, never a crash. */
 static void exercise(struct elf_file *ef, const struct proc_maps *maps)
 {
-	const char *names[] = { "foo", "bar", "exact", "bss_var", "nope" };
+	const char *names[] = {"foo", "bar", "exact", "bss_var", "nope"};
 	const char *name;
 	char out[32];
 	unsigned char buf[64];
@@ -548,9 +576,9 @@ static void exercise(struct elf_file *ef, const struct proc_maps *maps)
 static void test_corrupt_synth(void **state)
 {
 	unsigned char good[SYN_SIZE], img[SYN_SIZE];
-	struct proc_maps *maps = maps_from(
-		"7f0000000000-7f0000001000 r--p 00000000 08:01 42 /lib/libsynth.so\n"
-		"7f0000001000-7f0000002000 rw-p 00000000 08:01 42 /lib/libsynth.so\n");
+	struct proc_maps *maps =
+		maps_from("7f0000000000-7f0000001000 r--p 00000000 08:01 42 /lib/libsynth.so\n"
+			  "7f0000001000-7f0000002000 rw-p 00000000 08:01 42 /lib/libsynth.so\n");
 	uint64_t x = 0x9e3779b97f4a7c15ull; /* xorshift64, fixed seed */
 	char path[PATH_MAX];
 	int opened = 0;
@@ -664,7 +692,8 @@ static void test_debian_python311(void **state)
 	assert_int_equal(elf_file__read_vaddr(ef, 0x400000, buf, 4), 0);
 	assert_memory_equal(buf, ELFMAG, 4);
 
-	p = popen("/usr/bin/python3.11 -S -c 'import platform; print(platform.python_version())'", "r");
+	p = popen("/usr/bin/python3.11 -S -c 'import platform; print(platform.python_version())'",
+		  "r");
 	assert_non_null(p);
 	assert_non_null(fgets(want, sizeof(want), p));
 	pclose(p);
@@ -681,7 +710,7 @@ static void test_debian_python311(void **state)
  */
 static void test_libc_versions_self(void **state)
 {
-	const char *names[] = { "realpath", "sched_getaffinity", "fopen", "getpid" };
+	const char *names[] = {"realpath", "sched_getaffinity", "fopen", "getpid"};
 	void *h = dlopen("libc.so.6", RTLD_NOW | RTLD_NOLOAD);
 	struct proc_maps *maps = proc_maps__read(getpid());
 	struct elf_file *ef = NULL;
@@ -700,8 +729,8 @@ static void test_libc_versions_self(void **state)
 		assert_int_equal(elf_file__symbol(ef, names[i], &v, NULL), 0);
 		assert_int_equal(elf_file__runtime_address(ef, maps, m, v, &addr), 0);
 		if (addr != (uintptr_t)want)
-			fail_msg("%s: computed %#llx, dlsym %p", names[i],
-				 (unsigned long long)addr, want);
+			fail_msg("%s: computed %#llx, dlsym %p", names[i], (unsigned long long)addr,
+				 want);
 	}
 	elf_file__free(ef);
 	proc_maps__free(maps);
@@ -725,8 +754,8 @@ static int kill_child(void **state)
 /* Starts python, returns once it has printed "ready" (it is then fully loaded). */
 static void spawn_python(const char *python)
 {
-	static const char code[] =
-		"import sys, time; sys.stdout.write('ready\\n'); sys.stdout.flush(); time.sleep(60)";
+	static const char code[] = "import sys, time; sys.stdout.write('ready\\n'); "
+				   "sys.stdout.flush(); time.sleep(60)";
 	struct pollfd pfd;
 	char buf[16] = "";
 	int fds[2];
@@ -742,7 +771,7 @@ static void spawn_python(const char *python)
 		_exit(127);
 	}
 	close(fds[1]);
-	pfd = (struct pollfd){ .fd = fds[0], .events = POLLIN };
+	pfd = (struct pollfd){.fd = fds[0], .events = POLLIN};
 	if (poll(&pfd, 1, 20000) != 1 || read(fds[0], buf, sizeof(buf) - 1) <= 0 ||
 	    strncmp(buf, "ready", 5))
 		fail_msg("%s did not start (no \"ready\" within 20 s)", python);
@@ -751,18 +780,17 @@ static void spawn_python(const char *python)
 
 static void read_remote(pid_t pid, uint64_t addr, void *buf, size_t len)
 {
-	struct iovec local = { buf, len };
-	struct iovec remote = { (void *)(uintptr_t)addr, len };
+	struct iovec local = {buf, len};
+	struct iovec remote = {(void *)(uintptr_t)addr, len};
 	ssize_t n = process_vm_readv(pid, &local, 1, &remote, 1, 0);
 
 	if (n != (ssize_t)len)
-		fail_msg("process_vm_readv(%d, %#llx, %zu): %s", pid,
-			 (unsigned long long)addr, len, n < 0 ? strerror(errno) : "short read");
+		fail_msg("process_vm_readv(%d, %#llx, %zu): %s", pid, (unsigned long long)addr, len,
+			 n < 0 ? strerror(errno) : "short read");
 }
 
 /* Section contents the loader does not touch must read the same live. */
-static void compare_section(pid_t pid, struct elf_file *ef,
-			    const struct proc_maps *maps,
+static void compare_section(pid_t pid, struct elf_file *ef, const struct proc_maps *maps,
 			    const struct proc_map *m, const char *section)
 {
 	unsigned char want[256], got[256];
@@ -775,16 +803,15 @@ static void compare_section(pid_t pid, struct elf_file *ef,
 	assert_int_equal(elf_file__read_vaddr(ef, vaddr, want, size), 0);
 	read_remote(pid, addr, got, size);
 	if (memcmp(want, got, size))
-		fail_msg("%s of %s at %#llx differs in the live process", section,
-			 m->path, (unsigned long long)addr);
+		fail_msg("%s of %s at %#llx differs in the live process", section, m->path,
+			 (unsigned long long)addr);
 }
 
 /*
  * The mapping holding addr if it belongs to the object that m maps: a
  * mapping of the same file, or the anonymous .bss mapping right after one.
  */
-static const struct proc_map *object_mapping(const struct proc_maps *maps,
-					     const struct proc_map *m,
+static const struct proc_map *object_mapping(const struct proc_maps *maps, const struct proc_map *m,
 					     uint64_t addr)
 {
 	const struct proc_map *r = proc_maps__find_addr(maps, addr);
@@ -807,8 +834,7 @@ static const struct proc_map *object_mapping(const struct proc_maps *maps,
  * pattern must fall in rw mappings of that object (file or its .bss), and
  * .rodata and .text must read back as in the file.
  */
-static uint64_t check_live(const char *pattern, const char *symbol,
-			   const char *cookie)
+static uint64_t check_live(const char *pattern, const char *symbol, const char *cookie)
 {
 	struct proc_maps *maps = proc_maps__read(child);
 	const struct proc_map *m, *rm, *rm_end;
@@ -824,8 +850,7 @@ static uint64_t check_live(const char *pattern, const char *symbol,
 	assert_int_equal(elf_file__runtime_address(ef, maps, m, v, &addr), 0);
 	rm = object_mapping(maps, m, addr);
 	rm_end = object_mapping(maps, m, addr + s - 1);
-	if (!rm || strncmp(rm->perms, "rw", 2) || !rm_end ||
-	    strncmp(rm_end->perms, "rw", 2))
+	if (!rm || strncmp(rm->perms, "rw", 2) || !rm_end || strncmp(rm_end->perms, "rw", 2))
 		fail_msg("%s at %#llx is not in a rw mapping of %s", symbol,
 			 (unsigned long long)addr, m->path);
 	if (cookie) {
@@ -844,14 +869,14 @@ static uint64_t check_live(const char *pattern, const char *symbol,
 	return addr;
 }
 
-static void live_pyenv(const char *ver, const char *symbol, const char *cookie,
-		       bool required)
+static void live_pyenv(const char *ver, const char *symbol, const char *cookie, bool required)
 {
 	char prefix[PATH_MAX], python[PATH_MAX], pattern[64];
 
 	if (!pyenv_prefix(ver, prefix, sizeof(prefix))) {
 		if (required)
-			fail_msg("pyenv Python %s not found: install it with tools/install-deps.sh", ver);
+			fail_msg("pyenv Python %s not found: install it with tools/install-deps.sh",
+				 ver);
 		skip();
 	}
 	fmt(python, sizeof(python), "%s/bin/python%s", prefix, ver);
@@ -902,6 +927,5 @@ int main(void)
 		cmocka_unit_test_teardown(test_live_debian_python311, kill_child),
 	};
 
-	return cmocka_run_group_tests_name("elf_file", tests, group_setup,
-					   group_teardown);
+	return cmocka_run_group_tests_name("elf_file", tests, group_setup, group_teardown);
 }

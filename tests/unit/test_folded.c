@@ -4,8 +4,7 @@
 #include "folded.c"
 #include "fault_alloc_end.h"
 
-static uint32_t intern(struct profile *p, const char *function,
-		       const char *file, int line)
+static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
 {
 	uint32_t id = UINT32_MAX;
 
@@ -13,8 +12,7 @@ static uint32_t intern(struct profile *p, const char *function,
 	return id;
 }
 
-static void add(struct profile *p, const uint32_t *frames, size_t n,
-		uint64_t weight)
+static void add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
 {
 	assert_int_equal(profile__add(p, frames, n, weight), 0);
 }
@@ -43,20 +41,19 @@ static void test_golden(void **state)
 	uint32_t mod = intern(p, "<module>", "/app/app.py", 0);
 	char *out;
 
-	add(p, (uint32_t[]){ main_, work }, 2, 3);
-	add(p, (uint32_t[]){ main_ }, 1, 1);
-	add(p, (uint32_t[]){ main_, idle }, 2, 2);
-	add(p, (uint32_t[]){ trunc, work }, 2, 1);
-	add(p, (uint32_t[]){ main_, work }, 2, 2);
-	add(p, (uint32_t[]){ mod, main_, work }, 3, 1000000000000ULL);
+	add(p, (uint32_t[]){main_, work}, 2, 3);
+	add(p, (uint32_t[]){main_}, 1, 1);
+	add(p, (uint32_t[]){main_, idle}, 2, 2);
+	add(p, (uint32_t[]){trunc, work}, 2, 1);
+	add(p, (uint32_t[]){main_, work}, 2, 2);
+	add(p, (uint32_t[]){mod, main_, work}, 3, 1000000000000ULL);
 	out = folded(p);
-	assert_string_equal(out,
-			    "<module> (/app/app.py);main (/app/app.py:10);"
-			    "work (/app/app.py:20) 1000000000000\n"
-			    "[truncated];work (/app/app.py:20) 1\n"
-			    "main (/app/app.py:10) 1\n"
-			    "main (/app/app.py:10);idle (/app/app.py:30) 2\n"
-			    "main (/app/app.py:10);work (/app/app.py:20) 5\n");
+	assert_string_equal(out, "<module> (/app/app.py);main (/app/app.py:10);"
+				 "work (/app/app.py:20) 1000000000000\n"
+				 "[truncated];work (/app/app.py:20) 1\n"
+				 "main (/app/app.py:10) 1\n"
+				 "main (/app/app.py:10);idle (/app/app.py:30) 2\n"
+				 "main (/app/app.py:10);work (/app/app.py:20) 5\n");
 	free(out);
 	profile__free(p);
 }
@@ -71,12 +68,12 @@ static void test_bytewise_order(void **state)
 	uint32_t hi = intern(p, "\xc3\xa9", NULL, 0);
 	char *out;
 
-	add(p, (uint32_t[]){ a, x }, 2, 1);
-	add(p, (uint32_t[]){ hi }, 1, 1);
-	add(p, (uint32_t[]){ a0 }, 1, 2);
-	add(p, (uint32_t[]){ a }, 1, 3);
-	add(p, (uint32_t[]){ ab, x }, 2, 4);
-	add(p, (uint32_t[]){ a, a0 }, 2, 5);
+	add(p, (uint32_t[]){a, x}, 2, 1);
+	add(p, (uint32_t[]){hi}, 1, 1);
+	add(p, (uint32_t[]){a0}, 1, 2);
+	add(p, (uint32_t[]){a}, 1, 3);
+	add(p, (uint32_t[]){ab, x}, 2, 4);
+	add(p, (uint32_t[]){a, a0}, 2, 5);
 	out = folded(p);
 	assert_string_equal(out, "a 3\n"
 				 "a b;x 4\n"
@@ -91,7 +88,7 @@ static void test_bytewise_order(void **state)
 static void test_same_profile_same_bytes(void **state)
 {
 	struct profile *p = profile__new(), *q = profile__new();
-	const char *names[] = { "f", "g", "h", "i" };
+	const char *names[] = {"f", "g", "h", "i"};
 	uint32_t pid[4], qid[4];
 	char *pout, *qout;
 
@@ -103,10 +100,8 @@ static void test_same_profile_same_bytes(void **state)
 	for (int i = 0; i < 64; i++) {
 		int j = 63 - i;
 
-		add(p, (uint32_t[]){ pid[i % 4], pid[i / 4 % 4], pid[i / 16] },
-		    1 + i % 3, i + 1);
-		add(q, (uint32_t[]){ qid[j % 4], qid[j / 4 % 4], qid[j / 16] },
-		    1 + j % 3, j + 1);
+		add(p, (uint32_t[]){pid[i % 4], pid[i / 4 % 4], pid[i / 16]}, 1 + i % 3, i + 1);
+		add(q, (uint32_t[]){qid[j % 4], qid[j / 4 % 4], qid[j / 16]}, 1 + j % 3, j + 1);
 	}
 	pout = folded(p);
 	qout = folded(q);
@@ -124,7 +119,7 @@ static void test_escaping(void **state)
 	uint32_t num = intern(p, "gen 7", NULL, 0);
 	char *out;
 
-	add(p, (uint32_t[]){ evil, num }, 2, 3);
+	add(p, (uint32_t[]){evil, num}, 2, 3);
 	out = folded(p);
 	assert_string_equal(out, "evil:name? (/tmp/x:y?.py:1);gen_7 3\n");
 	free(out);
@@ -139,10 +134,10 @@ static void test_identical_text_merged(void **state)
 	uint32_t z = intern(p, "z", NULL, 0);
 	char *out;
 
-	add(p, (uint32_t[]){ x, z }, 2, 2);
-	add(p, (uint32_t[]){ z }, 1, 1);
-	add(p, (uint32_t[]){ y, z }, 2, 3);
-	add(p, (uint32_t[]){ y }, 1, 4);
+	add(p, (uint32_t[]){x, z}, 2, 2);
+	add(p, (uint32_t[]){z}, 1, 1);
+	add(p, (uint32_t[]){y, z}, 2, 3);
+	add(p, (uint32_t[]){y}, 1, 4);
 	out = folded(p);
 	assert_string_equal(out, "a:b 4\n"
 				 "a:b;z 5\n"
@@ -209,8 +204,7 @@ struct naive {
 	size_t n;
 };
 
-static int naive_cb(const uint32_t *frames, size_t n, uint64_t weight,
-		    void *ctx)
+static int naive_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 {
 	struct naive *nv = ctx;
 	char *buf = NULL;
@@ -218,8 +212,7 @@ static int naive_cb(const uint32_t *frames, size_t n, uint64_t weight,
 	FILE *f = open_memstream(&buf, &len);
 
 	for (size_t i = 0; i < n; i++)
-		fprintf(f, "%s%s", i ? ";" : "",
-			profile__frame(nv->p, frames[i])->label);
+		fprintf(f, "%s%s", i ? ";" : "", profile__frame(nv->p, frames[i])->label);
 	/* weight after a NUL, so strcmp sorts on the stack text alone */
 	fputc('\0', f);
 	fwrite(&weight, sizeof(weight), 1, f);
@@ -230,13 +223,13 @@ static int naive_cb(const uint32_t *frames, size_t n, uint64_t weight,
 
 static void test_matches_naive_sort(void **state)
 {
-	const char *names[] = { "a", "a0", "a b", "ab", "b", "a;", "[x]",
-				"a 1", "", "a\n", "\xc3\xa9", "A" };
-	const char *files[] = { NULL, "f.py", "f", "f.py;" };
+	const char *names[] = {"a",   "a0",  "a b", "ab",  "b",	       "a;",
+			       "[x]", "a 1", "",    "a\n", "\xc3\xa9", "A"};
+	const char *files[] = {NULL, "f.py", "f", "f.py;"};
 	struct profile *p = profile__new();
 	uint32_t ids[48], stack[6];
 	uint64_t rng = 42;
-	struct naive nv = { .p = p };
+	struct naive nv = {.p = p};
 	char *buf = NULL, *out;
 	size_t len = 0;
 	FILE *f;
@@ -262,8 +255,7 @@ static void test_matches_naive_sort(void **state)
 		size_t j = i;
 
 		for (; j < nv.n && !strcmp(nv.text[i], nv.text[j]); j++) {
-			memcpy(&w, nv.text[j] + strlen(nv.text[j]) + 1,
-			       sizeof(w));
+			memcpy(&w, nv.text[j] + strlen(nv.text[j]) + 1, sizeof(w));
 			sum += w;
 		}
 		fprintf(f, "%s %" PRIu64 "\n", nv.text[i], sum);
@@ -311,8 +303,7 @@ static void test_100k_stacks(void **state)
 	assert_int_equal(profile__stack_count(p), STACKS);
 
 	out = folded(p);
-	for (line = strtok_r(out, "\n", &save); line;
-	     line = strtok_r(NULL, "\n", &save)) {
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
 		char *sp = strrchr(line, ' ');
 
 		assert_non_null(sp);

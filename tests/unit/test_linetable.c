@@ -39,8 +39,8 @@ static uint8_t *exact_copy(const uint8_t *bytes, size_t len)
 	return copy;
 }
 
-static int line_of(enum py_linetable_kind kind, const uint8_t *bytes, size_t len,
-		   int firstlineno, uint32_t offset)
+static int line_of(enum py_linetable_kind kind, const uint8_t *bytes, size_t len, int firstlineno,
+		   uint32_t offset)
 {
 	uint8_t *copy = exact_copy(bytes, len);
 	int line = py_linetable_line(kind, copy, len, firstlineno, offset);
@@ -55,7 +55,7 @@ static void check_code(const struct lt_fixture_version *v, const struct lt_fixtu
 		       unsigned long *checked, unsigned long *wrong)
 {
 	uint8_t *table = exact_copy(v->tables + c->table_start, c->table_len);
-	uint32_t far[] = { c->code_len, c->code_len + 2, c->code_len + 1000, UINT32_MAX };
+	uint32_t far[] = {c->code_len, c->code_len + 2, c->code_len + 1000, UINT32_MAX};
 	uint32_t r, off;
 	size_t i;
 
@@ -63,29 +63,27 @@ static void check_code(const struct lt_fixture_version *v, const struct lt_fixtu
 		const struct lt_fixture_run *run = &v->runs[c->run_start + r];
 
 		for (off = run->start; off < run->end; off += 2) {
-			int got = py_linetable_line(v->kind, table, c->table_len,
-						    c->firstlineno, off);
+			int got = py_linetable_line(v->kind, table, c->table_len, c->firstlineno,
+						    off);
 
 			(*checked)++;
 			if (got != run->line && ++*wrong <= MAX_REPORTED)
 				print_error("%s: %s (line %d) offset %u: CPython says %d, "
 					    "got %d\n",
-					    v->name, c->name, c->firstlineno, off, run->line,
-					    got);
+					    v->name, c->name, c->firstlineno, off, run->line, got);
 		}
 	}
 	/* Past the end: 3.10+ tables end with the code, so -1; an lnotab
 	 * keeps its last line. Either way what CPython says at code_len. */
 	for (i = 0; i < ARRAY_SIZE(far); i++) {
-		int got = py_linetable_line(v->kind, table, c->table_len, c->firstlineno,
-					    far[i]);
+		int got = py_linetable_line(v->kind, table, c->table_len, c->firstlineno, far[i]);
 
 		(*checked)++;
 		if (got != c->past_end_line && ++*wrong <= MAX_REPORTED)
 			print_error("%s: %s (line %d) offset %u past the end: expected %d, "
 				    "got %d\n",
-				    v->name, c->name, c->firstlineno, far[i],
-				    c->past_end_line, got);
+				    v->name, c->name, c->firstlineno, far[i], c->past_end_line,
+				    got);
 	}
 	free(table);
 }
@@ -100,8 +98,8 @@ static void test_version(void **state)
 		check_code(v, &v->codes[i], &checked, &wrong);
 	if (wrong)
 		fail_msg("%s: %lu of %lu offsets wrong", v->name, wrong, checked);
-	print_message("%s: %zu code objects, %lu offsets match CPython\n", v->name,
-		      v->ncodes, checked);
+	print_message("%s: %zu code objects, %lu offsets match CPython\n", v->name, v->ncodes,
+		      checked);
 }
 
 /* Each of 3.6 - 3.13 is in the fixtures, with the right kind of table. */
@@ -111,9 +109,9 @@ static void test_fixtures_cover_every_version(void **state)
 
 	(void)state;
 	for (minor = 6; minor <= 13; minor++) {
-		enum py_linetable_kind kind = minor <= 9    ? PY_LINETABLE_LNOTAB :
-					      minor == 10 ? PY_LINETABLE_310 :
-							    PY_LINETABLE_LOCATIONS;
+		enum py_linetable_kind kind = minor <= 9    ? PY_LINETABLE_LNOTAB
+					      : minor == 10 ? PY_LINETABLE_310
+							    : PY_LINETABLE_LOCATIONS;
 		char prefix[16];
 		size_t i;
 		int found = 0;
@@ -134,7 +132,7 @@ static void test_fixtures_cover_every_version(void **state)
 
 /* ---- hand-written tables ---- */
 
-#define LOC(code, units) ((uint8_t)(0x80 | (code) << 3 | ((units) - 1)))
+#define LOC(code, units) ((uint8_t)(0x80 | (code) << 3 | ((units)-1)))
 #define LOC_SHORT0 0
 #define LOC_ONE_LINE1 11
 #define LOC_NO_COLUMNS 13
@@ -158,13 +156,13 @@ static void test_empty_tables(void **state)
 	assert_int_equal(py_linetable_line(PY_LINETABLE_LNOTAB, NULL, 2, 7, 0), -1);
 	assert_int_equal(py_linetable_line(PY_LINETABLE_LOCATIONS, NULL, 1, 7, 0), -1);
 	assert_int_equal(py_linetable_line((enum py_linetable_kind)3, &byte, 1, 7, 0), -1);
-	assert_int_equal(py_linetable_line((enum py_linetable_kind)-1, &byte, 1, 7, 0), -1);
+	assert_int_equal(py_linetable_line((enum py_linetable_kind) - 1, &byte, 1, 7, 0), -1);
 }
 
 static void test_pair_tables(void **state)
 {
 	/* (4, +2) (0, -1) (6, -128) (254, +127) */
-	static const uint8_t t[] = { 4, 2, 0, 0xff, 6, 0x80, 254, 127 };
+	static const uint8_t t[] = {4, 2, 0, 0xff, 6, 0x80, 254, 127};
 
 	(void)state;
 	/* lnotab: the address moves first; the line applies from there on */
@@ -193,15 +191,14 @@ static void test_pair_tables(void **state)
 	assert_int_equal(line_of(PY_LINETABLE_310, t, 7, 10, 0), -1);
 	assert_int_equal(line_of(PY_LINETABLE_310, t, 1, 10, 0), -1);
 	/* 3.10: a table of empty ranges covers nothing */
-	assert_int_equal(line_of(PY_LINETABLE_310, (const uint8_t[]){ 0, 5, 0, 1 }, 4, 10, 0),
-			 -1);
+	assert_int_equal(line_of(PY_LINETABLE_310, (const uint8_t[]){0, 5, 0, 1}, 4, 10, 0), -1);
 }
 
 static void test_pair_overflow(void **state)
 {
-	static const uint8_t up[] = { 0, 127, 2, 127 };
-	static const uint8_t down[] = { 0, 0x80, 2, 0x80 };  /* lnotab: -128 */
-	static const uint8_t down310[] = { 0, 0x81, 2, 0x81 }; /* 3.10: -127 */
+	static const uint8_t up[] = {0, 127, 2, 127};
+	static const uint8_t down[] = {0, 0x80, 2, 0x80};    /* lnotab: -128 */
+	static const uint8_t down310[] = {0, 0x81, 2, 0x81}; /* 3.10: -127 */
 
 	(void)state;
 	assert_int_equal(line_of(PY_LINETABLE_LNOTAB, up, 4, INT_MAX - 127, 0), INT_MAX);
@@ -241,11 +238,11 @@ static void test_locations(void **state)
 {
 	/* with co_firstlineno 10; 0x45 0x01 is the varint 69, the svarint -34 */
 	static const uint8_t t[] = {
-		LOC(LOC_SHORT0, 2), 0x12,                       /* [0, 4): 10 */
-		LOC(LOC_ONE_LINE1, 1), 3, 9,                    /* [4, 6): 11 */
-		LOC(LOC_NONE, 8),                               /* [6, 22): none */
-		LOC(LOC_LONG, 3), 0x45, 0x01, 2, 0x41, 0x01, 5, /* [22, 28): 11 - 34 */
-		LOC(LOC_NO_COLUMNS, 1), 0x44, 0x01,             /* [28, 30): -23 + 34 */
+		LOC(LOC_SHORT0, 2),	0x12,			      /* [0, 4): 10 */
+		LOC(LOC_ONE_LINE1, 1),	3,    9,		      /* [4, 6): 11 */
+		LOC(LOC_NONE, 8),				      /* [6, 22): none */
+		LOC(LOC_LONG, 3),	0x45, 0x01, 2, 0x41, 0x01, 5, /* [22, 28): 11 - 34 */
+		LOC(LOC_NO_COLUMNS, 1), 0x44, 0x01,		      /* [28, 30): -23 + 34 */
 	};
 
 	(void)state;
@@ -272,16 +269,15 @@ static void test_bad_varints(void **state)
 		uint8_t bytes[12];
 		size_t len;
 	} bad[] = {
-		{ { LOC(0, 1), 0, LOC(LOC_LONG, 1) }, 3 },                  /* missing */
-		{ { LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x41 }, 4 },            /* truncated */
-		{ { LOC(0, 1), 0, LOC(LOC_NO_COLUMNS, 1), 0x41, 0x41 }, 5 }, /* truncated */
-		{ { LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x41, LOC(0, 1), 0 }, 6 }, /* runs on */
-		{ { LOC(0, 1), 0, LOC(LOC_LONG, 1), LOC(0, 1) }, 4 },       /* no varint */
+		{{LOC(0, 1), 0, LOC(LOC_LONG, 1)}, 3},			   /* missing */
+		{{LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x41}, 4},		   /* truncated */
+		{{LOC(0, 1), 0, LOC(LOC_NO_COLUMNS, 1), 0x41, 0x41}, 5},   /* truncated */
+		{{LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x41, LOC(0, 1), 0}, 6}, /* runs on */
+		{{LOC(0, 1), 0, LOC(LOC_LONG, 1), LOC(0, 1)}, 4},	   /* no varint */
 		/* 7 bytes */
-		{ { LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0 },
-		  10 },
+		{{LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x40, 0x40, 0x40, 0x40, 0x40, 0x40, 0}, 10},
 		/* 6 bytes, 36 bits */
-		{ { LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x40, 0x40, 0x40, 0x40, 0x40, 0x3f }, 9 },
+		{{LOC(0, 1), 0, LOC(LOC_LONG, 1), 0x40, 0x40, 0x40, 0x40, 0x40, 0x3f}, 9},
 	};
 	size_t i;
 
@@ -291,9 +287,9 @@ static void test_bad_varints(void **state)
 				 5);
 		assert_int_equal(line_of(PY_LINETABLE_LOCATIONS, bad[i].bytes, bad[i].len, 5, 2),
 				 -1);
-		assert_int_equal(line_of(PY_LINETABLE_LOCATIONS, bad[i].bytes, bad[i].len, 5,
-					 UINT32_MAX),
-				 -1);
+		assert_int_equal(
+			line_of(PY_LINETABLE_LOCATIONS, bad[i].bytes, bad[i].len, 5, UINT32_MAX),
+			-1);
 	}
 }
 
@@ -370,8 +366,7 @@ static void test_truncated_tables(void **state)
 				for (p = 0; p < n; p++) {
 					int part = py_linetable_line(v->kind, copy, len,
 								     c->firstlineno, offs[p]);
-					int whole = py_linetable_line(v->kind, full,
-								      c->table_len,
+					int whole = py_linetable_line(v->kind, full, c->table_len,
 								      c->firstlineno, offs[p]);
 
 					calls++;
@@ -388,7 +383,7 @@ static void test_truncated_tables(void **state)
 
 static void test_mutated_tables(void **state)
 {
-	static const uint8_t values[] = { 0x00, 0x01, 0x3f, 0x40, 0x7f, 0x80, 0xbf, 0xf8, 0xff };
+	static const uint8_t values[] = {0x00, 0x01, 0x3f, 0x40, 0x7f, 0x80, 0xbf, 0xf8, 0xff};
 	unsigned long calls = 0;
 	size_t vi, ci, n, p, pos, k;
 	uint32_t offs[24];
@@ -409,10 +404,9 @@ static void test_mutated_tables(void **state)
 					copy[pos] = values[k];
 					for (p = 0; p < n; p++) {
 						calls++;
-						assert_true(py_linetable_line(v->kind, copy,
-									      c->table_len,
-									      c->firstlineno,
-									      offs[p]) >= -1);
+						assert_true(py_linetable_line(
+								    v->kind, copy, c->table_len,
+								    c->firstlineno, offs[p]) >= -1);
 					}
 				}
 				copy[pos] = saved;
@@ -425,10 +419,9 @@ static void test_mutated_tables(void **state)
 
 static void test_random_tables(void **state)
 {
-	static const enum py_linetable_kind kinds[] = {
-		PY_LINETABLE_LNOTAB, PY_LINETABLE_310, PY_LINETABLE_LOCATIONS
-	};
-	static const int firsts[] = { 0, 1, 100, -1, INT_MAX, INT_MIN };
+	static const enum py_linetable_kind kinds[] = {PY_LINETABLE_LNOTAB, PY_LINETABLE_310,
+						       PY_LINETABLE_LOCATIONS};
+	static const int firsts[] = {0, 1, 100, -1, INT_MAX, INT_MIN};
 	uint8_t bytes[96];
 	int round;
 

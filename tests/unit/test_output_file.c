@@ -210,8 +210,7 @@ static void test_directory_path(void **state)
 static void test_commit_renames_into_place(void **state)
 {
 	char why[256] = "";
-	struct output_file *of = output_file__new("out.folded", "pyebpf", "txt", why,
-						  sizeof(why));
+	struct output_file *of = output_file__new("out.folded", "pyebpf", "txt", why, sizeof(why));
 	struct stat st;
 	char *l;
 

@@ -18,19 +18,29 @@
 
 /* A real maps file of pyenv's python3.12, shortened, plus odd cases. */
 static const char fixture[] =
-	"563c9b33a000-563c9b33b000 r--p 00000000 fe:00 73383                      /root/.pyenv/versions/3.12.1/bin/python3.12\n"
+	"563c9b33a000-563c9b33b000 r--p 00000000 fe:00 73383                      "
+	"/root/.pyenv/versions/3.12.1/bin/python3.12\n"
 	"563cd8f66000-563cd902c000 rw-p 00000000 00:00 0                          [heap]\n"
 	"7fa8d2765000-7fa8d29c7000 rw-p 00000000 00:00 0 \n"
-	"7fa8d2c00000-7fa8d2d06000 r--p 00000000 fe:00 73606                      /root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
-	"7fa8d2d06000-7fa8d2f79000 r-xp 00106000 fe:00 73606                      /root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
-	"7fa8d2f79000-7fa8d30cd000 r--p 00379000 fe:00 73606                      /root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
-	"7fa8d30cd000-7fa8d3144000 r--p 004cc000 fe:00 73606                      /root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
-	"7fa8d3144000-7fa8d32b4000 rw-p 00543000 fe:00 73606                      /root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
+	"7fa8d2c00000-7fa8d2d06000 r--p 00000000 fe:00 73606                      "
+	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
+	"7fa8d2d06000-7fa8d2f79000 r-xp 00106000 fe:00 73606                      "
+	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
+	"7fa8d2f79000-7fa8d30cd000 r--p 00379000 fe:00 73606                      "
+	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
+	"7fa8d30cd000-7fa8d3144000 r--p 004cc000 fe:00 73606                      "
+	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
+	"7fa8d3144000-7fa8d32b4000 rw-p 00543000 fe:00 73606                      "
+	"/root/.pyenv/versions/3.12.1/lib/libpython3.12.so.1.0\n"
 	"7fa8d32b4000-7fa8d32b5000 rw-p 00000000 00:00 0 \n"
-	"7fa8d339d000-7fa8d33a4000 r--s 00000000 fe:00 332280                     /usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache\n"
-	"7fa8d33a5000-7fa8d33a6000 rw-s 00000000 00:01 2049                       /memfd:jit code (deleted)\n"
-	"7fa8d33a6000-7fa8d33a7000 r-xp 00001000 103:02 12345678                  /tmp/my dir/lib with  spaces.so (deleted)\n"
-	"7fa8d33a7000-7fa8d33a8000 r--p 00000000 fe:00 99                         /tmp/trailing space \n"
+	"7fa8d339d000-7fa8d33a4000 r--s 00000000 fe:00 332280                     "
+	"/usr/lib/x86_64-linux-gnu/gconv/gconv-modules.cache\n"
+	"7fa8d33a5000-7fa8d33a6000 rw-s 00000000 00:01 2049                       /memfd:jit code "
+	"(deleted)\n"
+	"7fa8d33a6000-7fa8d33a7000 r-xp 00001000 103:02 12345678                  /tmp/my dir/lib "
+	"with  spaces.so (deleted)\n"
+	"7fa8d33a7000-7fa8d33a8000 r--p 00000000 fe:00 99                         /tmp/trailing "
+	"space \n"
 	"7fa8d33ac000-7fa8d33ae000 r-xp 00000000 00:00 0                          [vdso]\n"
 	"7ffde9c2e000-7ffde9c4f000 rw-p 00000000 00:00 0                          [stack]\n"
 	"ffffffffff600000-ffffffffff601000 --xp 00000000 00:00 0                  [vsyscall]\n";
@@ -196,8 +206,7 @@ static void test_malformed(void **state)
 
 static void test_nul_and_long_lines(void **state)
 {
-	static const char with_nul[] =
-		"00400000-00401000 r-xp 00000000 08:01 7 /x\0y\n";
+	static const char with_nul[] = "00400000-00401000 r-xp 00000000 08:01 7 /x\0y\n";
 	size_t len = 20000;
 	char *big = malloc(len + 1);
 	const char *head = "00400000-00401000 r-xp 00000000 08:01 7 /";
@@ -273,7 +282,8 @@ static void test_find(void **state)
 
 	assert_ptr_equal(proc_maps__find_addr(maps, 0x7fa8d2d06000ull), proc_maps__get(maps, 4));
 	assert_ptr_equal(proc_maps__find_addr(maps, 0x7fa8d2d05fffull), proc_maps__get(maps, 3));
-	assert_ptr_equal(proc_maps__find_addr(maps, 0xffffffffff600fffull), proc_maps__get(maps, 15));
+	assert_ptr_equal(proc_maps__find_addr(maps, 0xffffffffff600fffull),
+			 proc_maps__get(maps, 15));
 	errno = 0;
 	assert_null(proc_maps__find_addr(maps, 0x7fa8d33a4000ull));
 	assert_int_equal(errno, ENOENT);

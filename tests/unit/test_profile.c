@@ -7,8 +7,7 @@
 #include "profile.c"
 #include "fault_alloc_end.h"
 
-static uint32_t intern(struct profile *p, const char *function,
-		       const char *file, int line)
+static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
 {
 	uint32_t id = UINT32_MAX;
 
@@ -16,8 +15,7 @@ static uint32_t intern(struct profile *p, const char *function,
 	return id;
 }
 
-static const char *label(struct profile *p, const char *function,
-			 const char *file, int line)
+static const char *label(struct profile *p, const char *function, const char *file, int line)
 {
 	return profile__frame(p, intern(p, function, file, line))->label;
 }
@@ -69,10 +67,8 @@ static void test_intern_same_triple_same_id(void **state)
 
 	/* lines share the function identity, files do not */
 	assert_int_equal(profile__frame(p, b)->function_id, f->function_id);
-	assert_int_not_equal(profile__frame(p, c)->function_id,
-			     f->function_id);
-	assert_int_not_equal(profile__frame(p, d)->function_id,
-			     f->function_id);
+	assert_int_not_equal(profile__frame(p, c)->function_id, f->function_id);
+	assert_int_not_equal(profile__frame(p, d)->function_id, f->function_id);
 	/* the function's strings are shared between its lines */
 	assert_ptr_equal(profile__frame(p, b)->function, f->function);
 
@@ -99,14 +95,12 @@ static void test_labels(void **state)
 
 	assert_string_equal(label(p, "f", "a.py", 3), "f (a.py:3)");
 	assert_string_equal(label(p, "f", "a.py", 0), "f (a.py)");
-	assert_string_equal(label(p, "<module>", "a.py", 2147483647),
-			    "<module> (a.py:2147483647)");
+	assert_string_equal(label(p, "<module>", "a.py", 2147483647), "<module> (a.py:2147483647)");
 	assert_string_equal(label(p, "[truncated]", NULL, 0), "[truncated]");
 	/* without a file the line is not shown */
 	assert_string_equal(label(p, "[native]", NULL, 12), "[native]");
 	/* ';' and control characters cannot break a folded line */
-	assert_string_equal(label(p, "a;b\nc", "/x;y\tz.py", 7),
-			    "a:b?c (/x:y?z.py:7)");
+	assert_string_equal(label(p, "a;b\nc", "/x;y\tz.py", 7), "a:b?c (/x:y?z.py:7)");
 	assert_string_equal(label(p, "\r\x01\x7f", NULL, 0), "???");
 	/* but UTF-8 and spaces are kept */
 	assert_string_equal(label(p, "caf\xc3\xa9", "/my dir/m.py", 1),
@@ -122,8 +116,7 @@ static void test_labels(void **state)
 	assert_string_equal(label(p, "x ", NULL, 0), "x ");
 	assert_string_equal(label(p, "gen 12", "a.py", 1), "gen 12 (a.py:1)");
 	/* the sanitized label does not change identity */
-	assert_int_not_equal(intern(p, "a;b", NULL, 0),
-			     intern(p, "a:b", NULL, 0));
+	assert_int_not_equal(intern(p, "a;b", NULL, 0), intern(p, "a:b", NULL, 0));
 	profile__free(p);
 }
 
@@ -135,8 +128,7 @@ struct seen {
 	int stop_at;
 };
 
-static int record_cb(const uint32_t *frames, size_t n, uint64_t weight,
-		     void *ctx)
+static int record_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 {
 	struct seen *s = ctx;
 
@@ -153,16 +145,16 @@ static void test_add_sums_weights(void **state)
 {
 	struct profile *p = profile__new();
 	uint32_t a = intern(p, "a", "m.py", 1), b = intern(p, "b", "m.py", 2);
-	uint32_t ab[] = { a, b }, abb[] = { a, b, b }, ba[] = { b, a };
-	struct seen s = { 0 };
+	uint32_t ab[] = {a, b}, abb[] = {a, b, b}, ba[] = {b, a};
+	struct seen s = {0};
 
 	assert_int_equal(profile__add(p, ab, 2, 3), 0);
 	assert_int_equal(profile__add(p, abb, 3, 1), 0);
 	assert_int_equal(profile__add(p, ba, 2, 10), 0);
 	assert_int_equal(profile__add(p, ab, 2, 4), 0);
 	assert_int_equal(profile__add(p, abb, 2, 1), 0); /* a prefix: ab */
-	assert_int_equal(profile__add(p, ab, 1, 1), 0);  /* just a */
-	assert_int_equal(profile__add(p, ba, 2, 0), 0);  /* records nothing */
+	assert_int_equal(profile__add(p, ab, 1, 1), 0);	 /* just a */
+	assert_int_equal(profile__add(p, ba, 2, 0), 0);	 /* records nothing */
 
 	assert_int_equal(profile__stack_count(p), 4);
 	assert_int_equal(profile__total(p), 20);
@@ -188,7 +180,7 @@ static void test_foreach_stops(void **state)
 {
 	struct profile *p = profile__new();
 	uint32_t a = intern(p, "a", NULL, 0), b = intern(p, "b", NULL, 0);
-	struct seen s = { .stop_at = 1 };
+	struct seen s = {.stop_at = 1};
 
 	assert_int_equal(profile__add(p, &a, 1, 1), 0);
 	assert_int_equal(profile__add(p, &b, 1, 1), 0);
@@ -203,14 +195,11 @@ static void test_errors_leave_profile_unchanged(void **state)
 {
 	struct profile *p = profile__new();
 	uint32_t a = intern(p, "a", NULL, 0), id = 42;
-	uint32_t bad[] = { a, 1 };
+	uint32_t bad[] = {a, 1};
 
-	assert_int_equal(profile__intern_frame(NULL, "a", NULL, 0, &id),
-			 -EINVAL);
-	assert_int_equal(profile__intern_frame(p, NULL, NULL, 0, &id),
-			 -EINVAL);
-	assert_int_equal(profile__intern_frame(p, "a", NULL, 0, NULL),
-			 -EINVAL);
+	assert_int_equal(profile__intern_frame(NULL, "a", NULL, 0, &id), -EINVAL);
+	assert_int_equal(profile__intern_frame(p, NULL, NULL, 0, &id), -EINVAL);
+	assert_int_equal(profile__intern_frame(p, "a", NULL, 0, NULL), -EINVAL);
 	assert_int_equal(id, 42);
 
 	assert_int_equal(profile__add(NULL, &a, 1, 1), -EINVAL);
@@ -236,8 +225,7 @@ static void test_errors_leave_profile_unchanged(void **state)
 	profile__free(p);
 }
 
-static int first_stack_cb(const uint32_t *frames, size_t n, uint64_t weight,
-			  void *ctx)
+static int first_stack_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 {
 	*(const uint32_t **)ctx = frames;
 	return 1;
@@ -250,7 +238,7 @@ static void test_add_own_frames(void **state)
 	struct profile *p = profile__new();
 	uint32_t ids[16];
 	const uint32_t *own = NULL;
-	struct seen s = { 0 };
+	struct seen s = {0};
 
 	for (int i = 0; i < 16; i++)
 		ids[i] = intern(p, "f", "m.py", i + 1);
@@ -284,9 +272,7 @@ static void test_many(void **state)
 	assert_int_equal(profile__function_count(p), 2000);
 	for (int i = 0; i < FRAMES; i++) {
 		snprintf(name, sizeof(name), "fn%d", i % 1000);
-		assert_int_equal(intern(p, name, i / 1000 % 2 ? "odd.py" : "even.py",
-					i / 1000),
-				 i);
+		assert_int_equal(intern(p, name, i / 1000 % 2 ? "odd.py" : "even.py", i / 1000), i);
 	}
 	for (int round = 0; round < 2; round++) {
 		for (uint32_t i = 0; i < STACKS; i++) {
@@ -296,8 +282,7 @@ static void test_many(void **state)
 				stack[j] = (i * 7919u + j * 104729u) % FRAMES;
 			stack[0] = i % FRAMES;
 			stack[n - 1] = i / FRAMES;
-			assert_int_equal(profile__add(p, stack, n, 1 + round),
-					 0);
+			assert_int_equal(profile__add(p, stack, n, 1 + round), 0);
 		}
 		assert_int_equal(profile__stack_count(p), STACKS);
 	}
@@ -331,9 +316,7 @@ static int oom_scenario(void)
 			assert_int_equal(err, -ENOMEM);
 			assert_int_equal(profile__frame_count(p), frames);
 			assert_int_equal(profile__function_count(p), fns);
-			assert_int_equal(profile__intern_frame(p, name, "m.py",
-							       i, &ids[i]),
-					 0);
+			assert_int_equal(profile__intern_frame(p, name, "m.py", i, &ids[i]), 0);
 		}
 		assert_int_equal(ids[i], i);
 		assert_int_equal(profile__function_count(p), i / 2 + 1);
@@ -349,13 +332,11 @@ static int oom_scenario(void)
 			assert_int_equal(err, -ENOMEM);
 			assert_int_equal(profile__stack_count(p), stacks);
 			assert_int_equal(profile__total(p), total);
-			assert_int_equal(profile__add(p, stack, 1 + i % 4, 1),
-					 0);
+			assert_int_equal(profile__add(p, stack, 1 + i % 4, 1), 0);
 		}
 	}
 	assert_int_equal(profile__total(p), 300);
-	assert_string_equal(profile__frame(p, ids[199])->label,
-			    "fn99 (m.py:199)");
+	assert_string_equal(profile__frame(p, ids[199])->label, "fn99 (m.py:199)");
 	profile__free(p);
 	return 0;
 }

@@ -36,8 +36,7 @@ static void expect_valid(const struct py_layout *l)
 	int err = py_layout_validate(l, &why);
 
 	if (err)
-		fail_msg("3.%d rejected: %s", l->minor,
-			 why ? why : "(no reason)");
+		fail_msg("3.%d rejected: %s", l->minor, why ? why : "(no reason)");
 }
 
 static void expect_rejected(const struct py_layout *l, const char *reason)
@@ -123,8 +122,7 @@ static const struct spot spots[] = {
 static void check(int minor, const char *what, int got, int want)
 {
 	if (want != UNMEASURED && got != want)
-		fail_msg("3.%d %s: table has %d, measured %d", minor, what, got,
-			 want);
+		fail_msg("3.%d %s: table has %d, measured %d", minor, what, got, want);
 }
 
 static void test_spot_checks(void **state)
@@ -137,32 +135,24 @@ static void test_spot_checks(void **state)
 		const struct pyebpf_py_offsets *o = &l->bpf;
 		int m = s->minor;
 
-		check(m, "interpreters.head", l->runtime_interpreters_head,
-		      s->runtime_head);
-		check(m, "threads head", o->interp_threads_head,
-		      s->threads_head);
+		check(m, "interpreters.head", l->runtime_interpreters_head, s->runtime_head);
+		check(m, "threads head", o->interp_threads_head, s->threads_head);
 		check(m, "tstate next", o->tstate_next, 8);
 		check(m, "thread_id", o->tstate_thread_id, s->thread_id);
-		check(m, "native_thread_id", o->tstate_native_thread_id,
-		      s->native_thread_id);
+		check(m, "native_thread_id", o->tstate_native_thread_id, s->native_thread_id);
 		check(m, "tstate frame", o->tstate_frame, s->tstate_frame);
 		check(m, "tstate cframe", o->tstate_cframe, s->tstate_cframe);
-		check(m, "cframe current_frame", o->cframe_current_frame,
-		      s->cframe_current_frame);
+		check(m, "cframe current_frame", o->cframe_current_frame, s->cframe_current_frame);
 		check(m, "frame code", o->frame_code, s->frame_code);
-		check(m, "frame previous", o->frame_previous,
-		      s->frame_previous);
+		check(m, "frame previous", o->frame_previous, s->frame_previous);
 		check(m, "frame instr", o->frame_instr, s->frame_instr);
 		check(m, "frame owner", o->frame_owner, s->frame_owner);
 		check(m, "co_filename", l->code_filename, s->code_filename);
 		check(m, "co_name", l->code_name, s->code_name);
 		check(m, "co_qualname", l->code_qualname, s->code_qualname);
-		check(m, "co_firstlineno", l->code_firstlineno,
-		      s->code_firstlineno);
-		check(m, "kernel co_firstlineno", o->code_firstlineno,
-		      s->code_firstlineno);
-		check(m, "sizeof(PyASCIIObject)", l->unicode_ascii_size,
-		      s->ascii_size);
+		check(m, "co_firstlineno", l->code_firstlineno, s->code_firstlineno);
+		check(m, "kernel co_firstlineno", o->code_firstlineno, s->code_firstlineno);
+		check(m, "sizeof(PyASCIIObject)", l->unicode_ascii_size, s->ascii_size);
 	}
 }
 
@@ -176,15 +166,12 @@ static void test_version_semantics(void **state)
 		const struct pyebpf_py_offsets *o = &l->bpf;
 
 		assert_int_equal(o->frame_instr_kind,
-				 minor <= 10 ? PYEBPF_INSTR_LASTI
-					     : PYEBPF_INSTR_POINTER);
-		assert_int_equal(l->linetable_kind,
-				 minor <= 9    ? PY_LINETABLE_LNOTAB
-				 : minor == 10 ? PY_LINETABLE_310
-					       : PY_LINETABLE_LOCATIONS);
+				 minor <= 10 ? PYEBPF_INSTR_LASTI : PYEBPF_INSTR_POINTER);
+		assert_int_equal(l->linetable_kind, minor <= 9	  ? PY_LINETABLE_LNOTAB
+						    : minor == 10 ? PY_LINETABLE_310
+								  : PY_LINETABLE_LOCATIONS);
 		/* FRAME_OWNED_BY_CSTACK shims exist from 3.12 */
-		assert_int_equal(o->frame_owner_shim_min,
-				 minor >= 12 ? 3 : 255);
+		assert_int_equal(o->frame_owner_shim_min, minor >= 12 ? 3 : 255);
 		assert_int_equal(o->frame_owner == NO, minor < 12);
 		assert_int_equal(o->tstate_native_thread_id == NO, minor < 11);
 		assert_int_equal(l->code_qualname == NO, minor < 11);
@@ -207,9 +194,7 @@ static void test_rejects_offset_past_window(void **state)
 	l.bpf.tstate_thread_id = PYEBPF_TSTATE_WINDOW - 8;
 	expect_valid(&l);
 	l.bpf.tstate_thread_id = PYEBPF_TSTATE_WINDOW - 7;
-	expect_rejected(
-		&l,
-		"offset tstate_thread_id is outside the thread state window");
+	expect_rejected(&l, "offset tstate_thread_id is outside the thread state window");
 
 	l = *table(12);
 	l.bpf.frame_owner = PYEBPF_FRAME_WINDOW - 1;
@@ -220,14 +205,11 @@ static void test_rejects_offset_past_window(void **state)
 	l = *table(11);
 	l.bpf.code_firstlineno = PYEBPF_CODE_WINDOW - 3;
 	l.code_firstlineno = l.bpf.code_firstlineno;
-	expect_rejected(
-		&l,
-		"offset code_firstlineno is outside the code object window");
+	expect_rejected(&l, "offset code_firstlineno is outside the code object window");
 
 	l = *table(8);
 	l.bpf.tstate_frame = 4000;
-	expect_rejected(
-		&l, "offset tstate_frame is outside the thread state window");
+	expect_rejected(&l, "offset tstate_frame is outside the thread state window");
 }
 
 /* f_lasti is an int; 3.11+ instruction pointers are 8 bytes wide. */
@@ -253,8 +235,7 @@ static void test_rejects_negative_offsets(void **state)
 	struct py_layout l = *table(9);
 
 	l.bpf.tstate_next = -2;
-	expect_rejected(
-		&l, "offset tstate_next is outside the thread state window");
+	expect_rejected(&l, "offset tstate_next is outside the thread state window");
 
 	l = *table(9);
 	l.bpf.interp_next = -100;
@@ -296,8 +277,7 @@ static void test_rejects_missing_required_field(void **state)
 	for (minor = FIRST_MINOR; minor <= LAST_MINOR; minor++) {
 		for (i = 0; i < sizeof(required) / sizeof(required[0]); i++) {
 			struct py_layout l = *table(minor);
-			__s16 *field =
-				(__s16 *)((char *)&l.bpf + required[i].field);
+			__s16 *field = (__s16 *)((char *)&l.bpf + required[i].field);
 
 			*field = PYEBPF_NO_FIELD;
 			expect_rejected(&l, required[i].why);
@@ -316,8 +296,7 @@ static void test_frame_source(void **state)
 
 	l = *table(12);
 	l.bpf.cframe_current_frame = NO;
-	expect_rejected(&l,
-			"tstate_cframe and cframe_current_frame go together");
+	expect_rejected(&l, "tstate_cframe and cframe_current_frame go together");
 	l.bpf.tstate_cframe = NO;
 	expect_rejected(&l, "neither tstate_frame nor tstate_cframe is set");
 
@@ -327,8 +306,7 @@ static void test_frame_source(void **state)
 
 	l = *table(12);
 	l.bpf.tstate_cframe = NO;
-	expect_rejected(&l,
-			"tstate_cframe and cframe_current_frame go together");
+	expect_rejected(&l, "tstate_cframe and cframe_current_frame go together");
 }
 
 static void test_rejects_bad_owner(void **state)
@@ -360,8 +338,7 @@ static void test_rejects_bad_userspace_fields(void **state)
 
 	l = *table(8);
 	l.runtime_interpreters_head = NO;
-	expect_rejected(&l,
-			"missing or negative offset runtime_interpreters_head");
+	expect_rejected(&l, "missing or negative offset runtime_interpreters_head");
 
 	l = *table(8);
 	l.bytes_sval = -5;
@@ -369,8 +346,7 @@ static void test_rejects_bad_userspace_fields(void **state)
 
 	l = *table(10);
 	l.code_argcount = l.bpf.code_argcount + 4;
-	expect_rejected(&l,
-			"code_argcount differs between userspace and kernel");
+	expect_rejected(&l, "code_argcount differs between userspace and kernel");
 
 	l = *table(12);
 	l.unicode_compact_size = l.unicode_ascii_size;

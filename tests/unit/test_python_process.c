@@ -49,7 +49,7 @@ struct child_report {
 
 static void start_python(struct live_python *lp, const char *python, struct child_report *r)
 {
-	char *argv[] = { (char *)python, "-c", (char *)child_script, NULL };
+	char *argv[] = {(char *)python, "-c", (char *)child_script, NULL};
 	unsigned long long code_type, head;
 	char line[512];
 
@@ -146,10 +146,10 @@ static void check_pyenv(void **state, int minor)
 	check_interpreter(*state, python, minor, NULL);
 }
 
-#define PYENV_TEST(minor)                                     \
-	static void test_live_3##minor(void **state)          \
-	{                                                     \
-		check_pyenv(state, minor);                    \
+#define PYENV_TEST(minor)                            \
+	static void test_live_3##minor(void **state) \
+	{                                            \
+		check_pyenv(state, minor);           \
 	}
 
 PYENV_TEST(6)
@@ -189,7 +189,7 @@ static void expect_error(pid_t pid, int want, const char *needle)
 static void test_not_python(void **state)
 {
 	struct live_python *lp = *state;
-	char *argv[] = { "/bin/sleep", "120", NULL };
+	char *argv[] = {"/bin/sleep", "120", NULL};
 
 	assert_int_equal(live_python_start(lp, argv), 0);
 	expect_error(lp->pid, -ENOEXEC, "not a Python process");
@@ -225,12 +225,12 @@ static char proc_state(pid_t pid)
 static void test_exited_process(void **state)
 {
 	struct live_python *lp = *state;
-	char *argv[] = { "/bin/true", NULL };
+	char *argv[] = {"/bin/true", NULL};
 	int tries;
 
 	assert_int_equal(live_python_start(lp, argv), 0);
 	for (tries = 0; tries < 200 && proc_state(lp->pid) != 'Z'; tries++)
-		nanosleep(&(struct timespec){ .tv_nsec = 10 * 1000 * 1000 }, NULL);
+		nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
 	assert_int_equal(proc_state(lp->pid), 'Z');
 	expect_error(lp->pid, -ESRCH, "no such process");
 }
@@ -295,8 +295,7 @@ static unsigned int need(int off, unsigned int width, unsigned int size, const c
 	return (unsigned int)off + width;
 }
 
-static void check_size(unsigned int size, unsigned int end, unsigned int window,
-		       const char *name)
+static void check_size(unsigned int size, unsigned int end, unsigned int window, const char *name)
 {
 	if (size % 8 || size > window || size < end || size >= end + 8)
 		fail_msg("%s read size %u: want the end of its last field (%u) rounded up to 8, "

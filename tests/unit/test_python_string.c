@@ -79,26 +79,26 @@ static void test_shapes(void **state)
 {
 	static const struct shape_case cases[] = {
 		/* compact ASCII: data right after PyASCIIObject */
-		{ 11, 5, ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_BIT7, 1, 48 },
-		{ 11, 0, ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_BIT7 | ST_INTERNED(1), 1, 48 },
-		{ 12, 5, ST_KIND(1) | ST_COMPACT | ST_ASCII, 1, 40 },
-		{ 12, 3, ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_BIT7 | ST_INTERNED(2), 1, 40 },
+		{11, 5, ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_BIT7, 1, 48},
+		{11, 0, ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_BIT7 | ST_INTERNED(1), 1, 48},
+		{12, 5, ST_KIND(1) | ST_COMPACT | ST_ASCII, 1, 40},
+		{12, 3, ST_KIND(1) | ST_COMPACT | ST_ASCII | ST_BIT7 | ST_INTERNED(2), 1, 40},
 		/* compact non-ASCII: after PyCompactUnicodeObject */
-		{ 11, 1, ST_KIND(1) | ST_COMPACT | ST_BIT7, 1, 72 },
-		{ 11, 2, ST_KIND(2) | ST_COMPACT | ST_BIT7, 2, 72 },
-		{ 11, 7, ST_KIND(4) | ST_COMPACT | ST_BIT7 | ST_INTERNED(1), 4, 72 },
-		{ 12, 1, ST_KIND(1) | ST_COMPACT, 1, 56 },
-		{ 12, 2, ST_KIND(2) | ST_COMPACT, 2, 56 },
-		{ 12, 7, ST_KIND(4) | ST_COMPACT | ST_INTERNED(3), 4, 56 },
+		{11, 1, ST_KIND(1) | ST_COMPACT | ST_BIT7, 1, 72},
+		{11, 2, ST_KIND(2) | ST_COMPACT | ST_BIT7, 2, 72},
+		{11, 7, ST_KIND(4) | ST_COMPACT | ST_BIT7 | ST_INTERNED(1), 4, 72},
+		{12, 1, ST_KIND(1) | ST_COMPACT, 1, 56},
+		{12, 2, ST_KIND(2) | ST_COMPACT, 2, 56},
+		{12, 7, ST_KIND(4) | ST_COMPACT | ST_INTERNED(3), 4, 56},
 		/* legacy (str subclasses): characters behind a pointer */
-		{ 11, 4, ST_KIND(1) | ST_BIT7, 1, -1 },
-		{ 11, 4, ST_KIND(2) | ST_BIT7, 2, -1 },
-		{ 12, 4, ST_KIND(4), 4, -1 },
+		{11, 4, ST_KIND(1) | ST_BIT7, 1, -1},
+		{11, 4, ST_KIND(2) | ST_BIT7, 2, -1},
+		{12, 4, ST_KIND(4), 4, -1},
 		/* a legacy string may be ASCII too (CPython's own S("abc")) */
-		{ 11, 3, ST_KIND(1) | ST_ASCII | ST_BIT7, 1, -1 },
-		{ 12, 3, ST_KIND(1) | ST_ASCII, 1, -1 },
+		{11, 3, ST_KIND(1) | ST_ASCII | ST_BIT7, 1, -1},
+		{12, 3, ST_KIND(1) | ST_ASCII, 1, -1},
 		/* the longest length a Py_ssize_t can hold is still a shape */
-		{ 12, INT64_MAX, ST_KIND(2) | ST_COMPACT, 2, 56 },
+		{12, INT64_MAX, ST_KIND(2) | ST_COMPACT, 2, 56},
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -126,22 +126,22 @@ static void test_garbage_rejected(void **state)
 		uint32_t state;
 	} bad[] = {
 		/* kinds 0 (3.11's unready wchar_t strings), 3, 5, 6, 7 */
-		{ 1, ST_KIND(0) | ST_COMPACT },
-		{ 1, ST_KIND(0) },
-		{ 1, ST_KIND(3) | ST_COMPACT },
-		{ 1, ST_KIND(5) | ST_COMPACT },
-		{ 1, ST_KIND(6) },
-		{ 1, ST_KIND(7) | ST_COMPACT },
+		{1, ST_KIND(0) | ST_COMPACT},
+		{1, ST_KIND(0)},
+		{1, ST_KIND(3) | ST_COMPACT},
+		{1, ST_KIND(5) | ST_COMPACT},
+		{1, ST_KIND(6)},
+		{1, ST_KIND(7) | ST_COMPACT},
 		/* ASCII means one byte per character */
-		{ 1, ST_KIND(2) | ST_COMPACT | ST_ASCII },
-		{ 1, ST_KIND(4) | ST_COMPACT | ST_ASCII },
-		{ 1, ST_KIND(2) | ST_ASCII },
-		{ 1, ST_KIND(0) | ST_COMPACT | ST_ASCII },
+		{1, ST_KIND(2) | ST_COMPACT | ST_ASCII},
+		{1, ST_KIND(4) | ST_COMPACT | ST_ASCII},
+		{1, ST_KIND(2) | ST_ASCII},
+		{1, ST_KIND(0) | ST_COMPACT | ST_ASCII},
 		/* negative lengths */
-		{ -1, ST_KIND(1) | ST_COMPACT | ST_ASCII },
-		{ INT64_MIN, ST_KIND(2) | ST_COMPACT },
+		{-1, ST_KIND(1) | ST_COMPACT | ST_ASCII},
+		{INT64_MIN, ST_KIND(2) | ST_COMPACT},
 		/* all ones */
-		{ -1, 0xffffffffu },
+		{-1, 0xffffffffu},
 	};
 
 	for (int minor = 11; minor <= 12; minor++) {
@@ -183,8 +183,7 @@ static void test_short_header(void **state)
 
 /* Convert into a buffer of `out_size` bytes followed by canaries, check
  * the canaries and the NUL, and return a copy of the result. */
-static char *convert(unsigned int kind, const void *chars, size_t n, size_t out_size,
-		     size_t *ret)
+static char *convert(unsigned int kind, const void *chars, size_t n, size_t out_size, size_t *ret)
 {
 	char buf[256];
 	char *copy;
@@ -207,36 +206,40 @@ static char *convert(unsigned int kind, const void *chars, size_t n, size_t out_
 	return copy;
 }
 
-#define EXPECT_UTF8(want, kind, chars, n, out_size)                             \
-	do {                                                                    \
-		size_t ret_;                                                    \
-		char *got_ = convert((kind), (chars), (n), (out_size), &ret_);  \
-		assert_string_equal(got_, (want));                              \
-		assert_int_equal(ret_, strlen(want));                           \
-		free(got_);                                                     \
+#define EXPECT_UTF8(want, kind, chars, n, out_size)                            \
+	do {                                                                   \
+		size_t ret_;                                                   \
+		char *got_ = convert((kind), (chars), (n), (out_size), &ret_); \
+		assert_string_equal(got_, (want));                             \
+		assert_int_equal(ret_, strlen(want));                          \
+		free(got_);                                                    \
 	} while (0)
 
 static void test_utf8_kind1(void **state)
 {
 	static const uint8_t ascii[] = "hello";
 	/* Latin-1: "grüße" with é, ÿ and the first non-ASCII byte */
-	static const uint8_t latin1[] = { 'g', 'r', 0xfc, 0xdf, 'e', 0xe9, 0xff, 0x80, 0x7f };
+	static const uint8_t latin1[] = {'g', 'r', 0xfc, 0xdf, 'e', 0xe9, 0xff, 0x80, 0x7f};
 
 	EXPECT_UTF8("hello", 1, ascii, 5, 64);
 	EXPECT_UTF8("hel", 1, ascii, 3, 64);
 	EXPECT_UTF8("", 1, ascii, 0, 64);
-	EXPECT_UTF8("gr\xc3\xbc\xc3\x9f" "e\xc3\xa9\xc3\xbf\xc2\x80\x7f", 1, latin1, 9, 64);
+	EXPECT_UTF8("gr\xc3\xbc\xc3\x9f"
+		    "e\xc3\xa9\xc3\xbf\xc2\x80\x7f",
+		    1, latin1, 9, 64);
 }
 
 static void test_utf8_kind2(void **state)
 {
 	/* 中 é a U+07FF U+0800 U+FFFF, then surrogates: lone high, lone low,
 	 * and a pair (UCS-2 never pairs them: each is invalid alone) */
-	static const uint16_t chars[] = { 0x4e2d, 0x00e9, 'a',	  0x07ff, 0x0800,
-					  0xffff, 0xd800, 0xdfff, 0xd83d, 0xde00 };
+	static const uint16_t chars[] = {0x4e2d, 0x00e9, 'a',	 0x07ff, 0x0800,
+					 0xffff, 0xd800, 0xdfff, 0xd83d, 0xde00};
 
 	EXPECT_UTF8("\xe4\xb8\xad", 2, chars, 1, 64);
-	EXPECT_UTF8("\xe4\xb8\xad\xc3\xa9" "a\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf", 2, chars, 6, 64);
+	EXPECT_UTF8("\xe4\xb8\xad\xc3\xa9"
+		    "a\xdf\xbf\xe0\xa0\x80\xef\xbf\xbf",
+		    2, chars, 6, 64);
 	EXPECT_UTF8("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 2, chars + 6, 4, 64);
 }
 
@@ -244,22 +247,23 @@ static void test_utf8_kind4(void **state)
 {
 	/* 😀 U+10FFFF U+10000 中 é a, then invalid: U+110000, 0xFFFFFFFF,
 	 * surrogates */
-	static const uint32_t chars[] = { 0x1f600, 0x10ffff, 0x10000, 0x4e2d,	 0xe9, 'a',
-					  0x110000, 0xffffffffu, 0xd800, 0xdfff, 0x80000000u };
+	static const uint32_t chars[] = {0x1f600,  0x10ffff,	0x10000, 0x4e2d, 0xe9,	     'a',
+					 0x110000, 0xffffffffu, 0xd800,	 0xdfff, 0x80000000u};
 
 	EXPECT_UTF8("\xf0\x9f\x98\x80", 4, chars, 1, 64);
-	EXPECT_UTF8("\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xf0\x90\x80\x80\xe4\xb8\xad\xc3\xa9" "a",
+	EXPECT_UTF8("\xf0\x9f\x98\x80\xf4\x8f\xbf\xbf\xf0\x90\x80\x80\xe4\xb8\xad\xc3\xa9"
+		    "a",
 		    4, chars, 6, 64);
-	EXPECT_UTF8("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 4, chars + 6,
-		    5, 64);
+	EXPECT_UTF8("\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd", 4, chars + 6, 5,
+		    64);
 }
 
 static void test_utf8_unaligned(void **state)
 {
 	/* characters read from a remote buffer need not be aligned */
 	uint8_t buf[1 + 8];
-	uint16_t c2[2] = { 0x4e2d, 'x' };
-	uint32_t c4[2] = { 0x1f600, 'y' };
+	uint16_t c2[2] = {0x4e2d, 'x'};
+	uint32_t c4[2] = {0x1f600, 'y'};
 
 	memcpy(buf + 1, c2, sizeof(c2));
 	EXPECT_UTF8("\xe4\xb8\xadx", 2, buf + 1, 2, 16);
@@ -269,10 +273,10 @@ static void test_utf8_unaligned(void **state)
 
 static void test_utf8_truncation(void **state)
 {
-	static const uint8_t a_e[] = { 'a', 0xe9, 'b' };       /* "aéb" */
-	static const uint8_t e_a[] = { 0xe9, 'a' };            /* "éa" */
-	static const uint16_t zh[] = { 0x4e2d, 0x6587 };       /* "中文" */
-	static const uint32_t emoji[] = { 'x', 0x1f600, 'y' }; /* "x😀y" */
+	static const uint8_t a_e[] = {'a', 0xe9, 'b'};	     /* "aéb" */
+	static const uint8_t e_a[] = {0xe9, 'a'};	     /* "éa" */
+	static const uint16_t zh[] = {0x4e2d, 0x6587};	     /* "中文" */
+	static const uint32_t emoji[] = {'x', 0x1f600, 'y'}; /* "x😀y" */
 
 	/* room for the NUL only */
 	EXPECT_UTF8("", 1, a_e, 3, 1);
@@ -283,8 +287,12 @@ static void test_utf8_truncation(void **state)
 	EXPECT_UTF8("a", 1, a_e, 3, 2);
 	EXPECT_UTF8("a", 1, a_e, 3, 3); /* é needs 2 bytes + NUL */
 	EXPECT_UTF8("a\xc3\xa9", 1, a_e, 3, 4);
-	EXPECT_UTF8("a\xc3\xa9" "b", 1, a_e, 3, 5);
-	EXPECT_UTF8("a\xc3\xa9" "b", 1, a_e, 3, 6);
+	EXPECT_UTF8("a\xc3\xa9"
+		    "b",
+		    1, a_e, 3, 5);
+	EXPECT_UTF8("a\xc3\xa9"
+		    "b",
+		    1, a_e, 3, 6);
 
 	/* a prefix: a character that fits after one that did not is dropped */
 	EXPECT_UTF8("", 1, e_a, 2, 2);
@@ -304,8 +312,8 @@ static void test_utf8_truncation(void **state)
 static void test_utf8_replacement_truncation(void **state)
 {
 	/* U+FFFD takes 3 bytes even where the bad input took 1 or 2 */
-	static const uint16_t sur[] = { 'a', 0xd800 };
-	static const uint32_t big[] = { 'a', 0x7fffffff };
+	static const uint16_t sur[] = {'a', 0xd800};
+	static const uint32_t big[] = {'a', 0x7fffffff};
 
 	EXPECT_UTF8("a", 2, sur, 2, 4);
 	EXPECT_UTF8("a\xef\xbf\xbd", 2, sur, 2, 5);
@@ -389,7 +397,7 @@ static void test_live_strings(void **state, int minor)
 {
 	struct live_python *lp = *state;
 	char python[4200];
-	char *argv[] = { python, "-c", (char *)live_script, NULL };
+	char *argv[] = {python, "-c", (char *)live_script, NULL};
 
 	if (!live_python_pyenv(3, minor, python, sizeof(python))) {
 		print_message("skipping: no pyenv Python 3.%d\n", minor);

@@ -4,8 +4,7 @@
 #include "summary.c"
 #include "fault_alloc_end.h"
 
-static uint32_t intern(struct profile *p, const char *function,
-		       const char *file, int line)
+static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
 {
 	uint32_t id = UINT32_MAX;
 
@@ -13,14 +12,13 @@ static uint32_t intern(struct profile *p, const char *function,
 	return id;
 }
 
-static void add(struct profile *p, const uint32_t *frames, size_t n,
-		uint64_t weight)
+static void add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
 {
 	assert_int_equal(profile__add(p, frames, n, weight), 0);
 }
 
-static void assert_row(const struct summary_row *row, const char *function,
-		       const char *file, uint64_t self, uint64_t total)
+static void assert_row(const struct summary_row *row, const char *function, const char *file,
+		       uint64_t self, uint64_t total)
 {
 	assert_string_equal(row->function, function);
 	if (file)
@@ -44,11 +42,11 @@ static struct profile *sample_profile(void)
 	uint32_t bad = intern(p, "bad\tname", "lib.py", 4);
 
 	intern(p, "unused", "lib.py", 9); /* in no stack: in no table */
-	add(p, (uint32_t[]){ main1, fib10, fib11, fib10 }, 4, 50);
-	add(p, (uint32_t[]){ main5, helper }, 2, 30);
-	add(p, (uint32_t[]){ trunc, fib10 }, 2, 15);
-	add(p, (uint32_t[]){ main1 }, 1, 5);
-	add(p, (uint32_t[]){ main1, bad }, 2, 3);
+	add(p, (uint32_t[]){main1, fib10, fib11, fib10}, 4, 50);
+	add(p, (uint32_t[]){main5, helper}, 2, 30);
+	add(p, (uint32_t[]){trunc, fib10}, 2, 15);
+	add(p, (uint32_t[]){main1}, 1, 5);
+	add(p, (uint32_t[]){main1, bad}, 2, 3);
 	return p;
 }
 
@@ -58,8 +56,7 @@ static void test_top(void **state)
 	struct summary_row self[8], total[8];
 	size_t n_self = 99, n_total = 99;
 
-	assert_int_equal(summary__top(p, 8, self, &n_self, total, &n_total),
-			 0);
+	assert_int_equal(summary__top(p, 8, self, &n_self, total, &n_total), 0);
 	/* lines add up; recursion counts once; [truncated] has no own time */
 	assert_int_equal(n_self, 4);
 	assert_row(&self[0], "fib", "app.py", 65, 65);
@@ -74,14 +71,12 @@ static void test_top(void **state)
 	assert_row(&total[4], "bad\tname", "lib.py", 3, 3);
 
 	/* k limits the rows */
-	assert_int_equal(summary__top(p, 2, self, &n_self, total, &n_total),
-			 0);
+	assert_int_equal(summary__top(p, 2, self, &n_self, total, &n_total), 0);
 	assert_int_equal(n_self, 2);
 	assert_int_equal(n_total, 2);
 	assert_row(&self[1], "helper", "lib.py", 30, 30);
 	assert_row(&total[1], "fib", "app.py", 65, 65);
-	assert_int_equal(summary__top(p, 0, self, &n_self, total, &n_total),
-			 0);
+	assert_int_equal(summary__top(p, 0, self, &n_self, total, &n_total), 0);
 	assert_int_equal(n_self, 0);
 	assert_int_equal(n_total, 0);
 
@@ -101,10 +96,9 @@ static void test_recursion_counted_once(void **state)
 	struct summary_row self[4], total[4];
 	size_t n_self, n_total;
 
-	add(p, (uint32_t[]){ m, f1, f2, f1, f2, f1 }, 6, 10);
-	add(p, (uint32_t[]){ f1, m, f1 }, 3, 1); /* main in the middle */
-	assert_int_equal(summary__top(p, 4, self, &n_self, total, &n_total),
-			 0);
+	add(p, (uint32_t[]){m, f1, f2, f1, f2, f1}, 6, 10);
+	add(p, (uint32_t[]){f1, m, f1}, 3, 1); /* main in the middle */
+	assert_int_equal(summary__top(p, 4, self, &n_self, total, &n_total), 0);
 	assert_int_equal(n_self, 1);
 	assert_row(&self[0], "fib", "r.py", 11, 11);
 	assert_int_equal(n_total, 2);
@@ -116,8 +110,8 @@ static void test_recursion_counted_once(void **state)
 static void test_ties_by_name(void **state)
 {
 	struct profile *p = profile__new();
-	const char *fns[] = { "b", "a", "c", "a", "a", "B" };
-	const char *files[] = { "x.py", "y.py", "x.py", NULL, "x.py", "x.py" };
+	const char *fns[] = {"b", "a", "c", "a", "a", "B"};
+	const char *files[] = {"x.py", "y.py", "x.py", NULL, "x.py", "x.py"};
 	struct summary_row self[8], total[8];
 	size_t n_self, n_total;
 
@@ -126,8 +120,7 @@ static void test_ties_by_name(void **state)
 
 		add(p, &id, 1, 7);
 	}
-	assert_int_equal(summary__top(p, 8, self, &n_self, total, &n_total),
-			 0);
+	assert_int_equal(summary__top(p, 8, self, &n_self, total, &n_total), 0);
 	assert_int_equal(n_self, 6);
 	assert_int_equal(n_total, 6);
 	for (int i = 0; i < 2; i++) {
@@ -184,8 +177,8 @@ static void test_print_wide_and_no_total(void **state)
 	uint32_t b = intern(p, "run", "t.py", 2);
 	char *out;
 
-	add(p, (uint32_t[]){ b, a }, 2, 12345678901ULL);
-	add(p, (uint32_t[]){ b }, 1, 99);
+	add(p, (uint32_t[]){b, a}, 2, 12345678901ULL);
+	add(p, (uint32_t[]){b}, 1, 99);
 	out = printed(p, 10, 12345679000ULL);
 	assert_string_equal(out, "Top functions by own time:\n"
 				 "    %Own          Own  Function (file)\n"

@@ -100,25 +100,25 @@ static void test_offset_locations(void **state)
  * the file's layout: keep them in step.
  */
 static const char script[] =
-	"import dis, sys, time\n"                                     /* 1 */
-	"\n"                                                          /* 2 */
-	"def grüße():\n"                                              /* 3 */
-	"    x = 1\n"                                                 /* 4 */
-	"    y = 2\n"                                                 /* 5 */
-	"    return x + y\n"                                          /* 6 */
-	"\n"                                                          /* 7 */
-	"class Kläss:\n"                                              /* 8 */
-	"    def méthode(self, a, b):\n"                              /* 9 */
-	"        if a:\n"                                             /* 10 */
-	"            return b\n"                                      /* 11 */
-	"        return a\n"                                          /* 12 */
-	"\n"                                                          /* 13 */
-	"def 函数(*args):\n"                                          /* 14 */
-	"    pass\n"                                                  /* 15 */
-	"\n"                                                          /* 16 */
+	"import dis, sys, time\n"				      /* 1 */
+	"\n"							      /* 2 */
+	"def grüße():\n"					      /* 3 */
+	"    x = 1\n"						      /* 4 */
+	"    y = 2\n"						      /* 5 */
+	"    return x + y\n"					      /* 6 */
+	"\n"							      /* 7 */
+	"class Kläss:\n"					      /* 8 */
+	"    def méthode(self, a, b):\n"			      /* 9 */
+	"        if a:\n"					      /* 10 */
+	"            return b\n"				      /* 11 */
+	"        return a\n"					      /* 12 */
+	"\n"							      /* 13 */
+	"def 函数(*args):\n"					      /* 14 */
+	"    pass\n"						      /* 15 */
+	"\n"							      /* 16 */
 	"def \xf0\xa0\x80\x80():\n" /* U+20000, a 4-byte-kind name */ /* 17 */
-	"    return [i for i in range(3)]\n"                          /* 18 */
-	"\n"                                                          /* 19 */
+	"    return [i for i in range(3)]\n"			      /* 18 */
+	"\n"							      /* 19 */
 	"keep = [1, 2, 3]\n"
 	"for f in (grüße, Kläss.méthode, 函数, \xf0\xa0\x80\x80):\n"
 	"    c = f.__code__\n"
@@ -140,10 +140,10 @@ struct expected_function {
 };
 
 static const struct expected_function functions[] = {
-	{ "grüße", "grüße", 3, 0 },
-	{ "méthode", "Kläss.méthode", 9, 3 },
-	{ "函数", "函数", 14, 0 },
-	{ "\xf0\xa0\x80\x80", "\xf0\xa0\x80\x80", 17, 0 },
+	{"grüße", "grüße", 3, 0},
+	{"méthode", "Kläss.méthode", 9, 3},
+	{"函数", "函数", 14, 0},
+	{"\xf0\xa0\x80\x80", "\xf0\xa0\x80\x80", 17, 0},
 };
 #define N_FUNCTIONS (sizeof(functions) / sizeof(functions[0]))
 
@@ -212,7 +212,7 @@ static void hex_decode(const char *hex, char *out, size_t out_size)
 /* Start `python` on the script and read what it reports. */
 static void start_child(struct live_python *lp, const char *python, struct child *c)
 {
-	char *argv[] = { (char *)python, script_path, NULL };
+	char *argv[] = {(char *)python, script_path, NULL};
 	char line[4096];
 
 	memset(c, 0, sizeof(*c));
@@ -228,7 +228,8 @@ static void start_child(struct live_python *lp, const char *python, struct child
 		unsigned long long name_id, file_id;
 
 		assert_int_equal(sscanf(line, "code %llu %d %d %599s %599s %llu %llu", &code,
-					&f->firstlineno, &f->argcount, name, file, &name_id, &file_id),
+					&f->firstlineno, &f->argcount, name, file, &name_id,
+					&file_id),
 				 7);
 		f->code = code;
 		f->co_name = name_id;
@@ -315,7 +316,7 @@ static void check_interpreter(struct live_python *lp, const char *python)
 		const struct expected_function *want = &functions[i];
 		const struct child_function *f = &c.f[i];
 		const char *name = minor >= 11 ? want->qualname : want->name;
-		struct pyebpf_frame frame = { .code = f->code, .check = 0 };
+		struct pyebpf_frame frame = {.code = f->code, .check = 0};
 
 		/* what the child said agrees with what this test expects */
 		assert_string_equal(f->name, name);
@@ -348,8 +349,8 @@ static void check_interpreter(struct live_python *lp, const char *python)
 		assert_int_equal(out.line, want->firstlineno);
 
 		/* the kernel's checksum of the live object matches: no re-read */
-		frame.check = pyebpf_code_check(f->argcount, f->firstlineno, f->co_name,
-						f->co_filename);
+		frame.check =
+			pyebpf_code_check(f->argcount, f->firstlineno, f->co_name, f->co_filename);
 		frame.instr = instr_at(&pp.layout, f->lines[0].offset);
 		assert_int_equal(symbolizer__resolve(sym, &frame, &out), 0);
 		assert_string_equal(out.function, name);
@@ -364,7 +365,8 @@ static void check_interpreter(struct live_python *lp, const char *python)
 			.code = c.f[0].code,
 			.instr = instr_at(&pp.layout, c.f[0].lines[0].offset),
 			.check = pyebpf_code_check(c.f[0].argcount, c.f[0].firstlineno,
-						   c.f[0].co_name, c.f[0].co_filename) ^ 0x100,
+						   c.f[0].co_name, c.f[0].co_filename) ^
+				 0x100,
 		};
 		struct symbolizer *fresh = symbolizer__new(lp->pid, &pp.layout, pp.code_type_addr);
 
@@ -384,7 +386,7 @@ static void check_interpreter(struct live_python *lp, const char *python)
 
 	/* a list is not a code object */
 	{
-		struct pyebpf_frame frame = { .code = c.list, .instr = 0, .check = 0 };
+		struct pyebpf_frame frame = {.code = c.list, .instr = 0, .check = 0};
 
 		expect_error_frame(symbolizer__resolve(sym, &frame, &out), -EINVAL, &out,
 				   "[not a code object]");
@@ -396,7 +398,7 @@ static void check_interpreter(struct live_python *lp, const char *python)
 
 	/* error frames from the kernel, and unmapped memory */
 	{
-		struct pyebpf_frame frame = { .code = 0, .instr = PYEBPF_FRAME_ERR_READ_FRAME };
+		struct pyebpf_frame frame = {.code = 0, .instr = PYEBPF_FRAME_ERR_READ_FRAME};
 
 		expect_error_frame(symbolizer__resolve(sym, &frame, &out), -EFAULT, &out,
 				   "[unreadable frame]");
@@ -422,10 +424,10 @@ static void check_pyenv(void **state, int minor)
 	check_interpreter(*state, python);
 }
 
-#define PYENV_TEST(minor)                                     \
-	static void test_live_3##minor(void **state)          \
-	{                                                     \
-		check_pyenv(state, minor);                    \
+#define PYENV_TEST(minor)                            \
+	static void test_live_3##minor(void **state) \
+	{                                            \
+		check_pyenv(state, minor);           \
 	}
 
 PYENV_TEST(6)
