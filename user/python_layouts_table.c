@@ -370,7 +370,8 @@ const struct py_layout *py_layout_table_lookup(int major, int minor)
 	size_t i;
 
 	for (i = 0; i < sizeof(py_layouts) / sizeof(py_layouts[0]); i++) {
-		if (py_layouts[i]->major == major && py_layouts[i]->minor == minor)
+		if (py_layouts[i]->major == major &&
+		    py_layouts[i]->minor == minor)
 			return py_layouts[i];
 	}
 	errno = ENOENT;
