@@ -54,7 +54,7 @@ BENCH_BIN := $(BUILD)/bench-sampler
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit-test integration-test demo bench clean format
+.PHONY: all deps test unit-test integration-test check-generated demo bench clean format
 
 all: $(BIN)
 
@@ -108,7 +108,14 @@ unit-test: $(UNIT_BINS)
 integration-test: $(BIN)
 	$(Q)PYEBPF=$(abspath $(BIN)) $(PYTHON) tests/integration/run.py
 
-test: unit-test integration-test
+# the generated tables and fixtures match what their generators make from
+# the installed CPython builds
+check-generated:
+	$(Q)$(PYTHON) tools/gen_python_layouts.py --check
+	$(Q)$(PYTHON) tools/gen_linetable_fixtures.py --check
+	@echo "generated files are up to date"
+
+test: check-generated unit-test integration-test
 
 demo: $(BIN)
 	$(Q)$(BIN) record --format raw -o demo.folded --duration 30 -- $(PYTHON) demo/demo.py
