@@ -25,6 +25,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -193,29 +194,53 @@ static int toggle(struct sampler *s, pid_t pid, const struct pyebpf_proc *proc, 
 	return 0;
 }
 
+/* A whole positive decimal number, else -1. */
+static long positive_int(const char *arg)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	return errno || end == arg || *end || v <= 0 || v > INT32_MAX ? -1 : v;
+}
+
+/* A positive number of seconds, else -1. */
+static double positive_seconds(const char *arg)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(arg, &end);
+	return errno || end == arg || *end || !(v > 0 && v < 1e6) ? -1 : v;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
-		{ "pid", required_argument, NULL, 'p' },
-		{ "rate", required_argument, NULL, 'r' },
-		{ "seconds", required_argument, NULL, 's' },
-		{ "pairs", required_argument, NULL, 'n' },
-		{ "window-ms", required_argument, NULL, 'w' },
-		{ "reps", required_argument, NULL, 'R' },
-		{ "unregistered", no_argument, NULL, 'u' },
-		{ "nontarget-seconds", required_argument, NULL, 'N' },
-		{ NULL, 0, NULL, 0 },
+		{"pid", required_argument, NULL, 'p'},
+		{"rate", required_argument, NULL, 'r'},
+		{"seconds", required_argument, NULL, 's'},
+		{"pairs", required_argument, NULL, 'n'},
+		{"window-ms", required_argument, NULL, 'w'},
+		{"reps", required_argument, NULL, 'R'},
+		{"unregistered", no_argument, NULL, 'u'},
+		{"nontarget-seconds", required_argument, NULL, 'N'},
+		{NULL, 0, NULL, 0},
 	};
-	struct counts counts = { 0 };
-	struct sampler_opts so = { .rate_hz = 100, .max_frames = PYEBPF_DEFAULT_FRAMES,
-				   .on_sample = count_sample, .ctx = &counts };
+	struct counts counts = {0};
+	struct sampler_opts so = {.rate_hz = 100,
+				  .max_frames = PYEBPF_DEFAULT_FRAMES,
+				  .on_sample = count_sample,
+				  .ctx = &counts};
 	struct python_process pp;
 	struct pyebpf_proc proc;
 	struct sampler *s;
 	double seconds = 3, nt_seconds = 0;
-	int pairs = 20, window_ms = 1000, reps = 1, c, ret;
+	long pid = 0, rate = 100, pairs = 20, window_ms = 1000, reps = 1;
 	bool do_register = true;
-	pid_t pid = 0;
+	int c, ret;
 	char why[512];
 
 	if (argc < 2 || (strcmp(argv[1], "cost") && strcmp(argv[1], "toggle"))) {
@@ -225,27 +250,45 @@ int main(int argc, char **argv)
 	optind = 2;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (c) {
-		case 'p': pid = atoi(optarg); break;
-		case 'r': so.rate_hz = (unsigned)atoi(optarg); break;
-		case 's': seconds = atof(optarg); break;
-		case 'n': pairs = atoi(optarg); break;
-		case 'w': window_ms = atoi(optarg); break;
-		case 'R': reps = atoi(optarg); break;
-		case 'u': do_register = false; break;
-		case 'N': nt_seconds = atof(optarg); break;
-		default: return 2;
+		case 'p':
+			pid = positive_int(optarg);
+			break;
+		case 'r':
+			rate = positive_int(optarg);
+			break;
+		case 's':
+			seconds = positive_seconds(optarg);
+			break;
+		case 'n':
+			pairs = positive_int(optarg);
+			break;
+		case 'w':
+			window_ms = positive_int(optarg);
+			break;
+		case 'R':
+			reps = positive_int(optarg);
+			break;
+		case 'u':
+			do_register = false;
+			break;
+		case 'N':
+			nt_seconds = positive_seconds(optarg);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (!nt_seconds)
 		nt_seconds = seconds;
-	if (pid <= 0 || reps < 1 || pairs < 1 || window_ms < 1 || !(seconds > 0) ||
-	    !(nt_seconds > 0)) {
-		fprintf(stderr, "bench: need --pid, and positive --reps, --pairs, --window-ms, "
-				"--seconds, --nontarget-seconds\n");
+	if (pid <= 0 || rate <= 0 || rate > 1000000 || reps <= 0 || pairs <= 0 || window_ms <= 0 ||
+	    seconds <= 0 || nt_seconds <= 0) {
+		fprintf(stderr, "bench: need --pid, and positive whole --rate, --reps, --pairs, "
+				"--window-ms and positive --seconds, --nontarget-seconds\n");
 		return 2;
 	}
-	if (python_process__inspect(pid, &pp, why, sizeof(why))) {
-		fprintf(stderr, "bench: pid %d: %s\n", (int)pid, why);
+	so.rate_hz = (unsigned int)rate;
+	if (python_process__inspect((pid_t)pid, &pp, why, sizeof(why))) {
+		fprintf(stderr, "bench: pid %ld: %s\n", pid, why);
 		return 1;
 	}
 	python_process__bpf_config(&pp, &proc);
@@ -255,9 +298,9 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	if (!strcmp(argv[1], "cost"))
-		ret = cost(s, &counts, pid, &proc, nt_seconds, seconds, reps);
+		ret = cost(s, &counts, (pid_t)pid, &proc, nt_seconds, seconds, (int)reps);
 	else
-		ret = toggle(s, pid, &proc, pairs, window_ms, do_register);
+		ret = toggle(s, (pid_t)pid, &proc, (int)pairs, (int)window_ms, do_register);
 	sampler__free(s);
 	return ret;
 }

@@ -29,8 +29,9 @@ Results go to a JSON file (--json) and are printed as Markdown tables;
 the numbers there are never typed by hand. --from-json re-renders a saved
 run without measuring.
 
-Stdlib only, Python 3.7+. Exit status: 0, 1 if a measurement failed, 2 for
-usage errors (not root, no bench-sampler).
+Stdlib only, Python 3.7+. Exit status: 0; 1 if a measurement failed; 2 for
+usage errors (not root, no bench-sampler); 130 if interrupted (SIGINT or
+SIGTERM: targets and bench-sampler are stopped first).
 """
 
 import argparse
@@ -367,19 +368,27 @@ class Target:
         fd, self.log_path = tempfile.mkstemp(prefix="pyebpf-bench-", suffix=".log")
         os.close(fd)
         self.monitor = None
-        self.proc = subprocess.Popen([interp.path, TARGET, str(depth), self.log_path],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, preexec_fn=_pin(TARGET_CPU),
-                                     cwd=ROOT)
-        ready, _, _ = select.select([self.proc.stdout], [], [], 30)
-        line = self.proc.stdout.readline() if ready else b""
-        if line.strip() != b"ready":
+        try:
+            self.proc = subprocess.Popen([interp.path, TARGET, str(depth), self.log_path],
+                                         stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                                         stderr=subprocess.PIPE, preexec_fn=_pin(TARGET_CPU),
+                                         cwd=ROOT)
+        except OSError as e:
+            os.unlink(self.log_path)
+            raise BenchError("cannot run %s: %s" % (interp.path, e))
+        try:
+            ready, _, _ = select.select([self.proc.stdout], [], [], 30)
+            line = self.proc.stdout.readline() if ready else b""
+            if line.strip() != b"ready":
+                self.proc.kill()
+                raise BenchError("target under %s did not start: %s" % (
+                    interp.name, self.proc.stderr.read().decode(errors="replace").strip()))
+            self.monitor = Monitor(self.proc.pid)
+            self.monitor.start()
+            time.sleep(0.3)  # let it settle into the loop
+        except BaseException:
             self.stop()
-            raise BenchError("target under %s did not start: %s" % (
-                interp.name, self.proc.stderr.read().decode(errors="replace").strip()))
-        self.monitor = Monitor(self.proc.pid)
-        self.monitor.start()
-        time.sleep(0.3)  # let it settle into the loop
+            raise
 
     def __enter__(self):
         return self
@@ -665,18 +674,21 @@ def measure_slowdown(interp, stack, frames, rate, opts, variant=None):
         raise BenchError("%s: too few undisturbed window pairs (%d of %d)" % (
             what, len(pairs), len(windows) // 2))
     slow = [100.0 * (1.0 - on["rate"] / off["rate"]) for on, off in pairs]
+    on_first = [on["start"] < off["start"] for on, off in pairs]
     mean, half = summarize(slow)
     reasons = {}
     for w in windows:
         if w["why"]:
-            key = w["why"].split(":")[0] if w["why"].startswith("host") else \
-                re.sub(r"\d+%", "N%", w["why"])
+            key = ("host stall" if w["why"].startswith("host") else
+                   "another task on CPU %d" % BENCH_CPU if w["why"].startswith("cpu") else
+                   "another task on CPU %d" % TARGET_CPU if w["why"].startswith("target") else
+                   w["why"])
             reasons[key] = reasons.get(key, 0) + 1
     return {
         "python": interp.name, "label": interp.label, "stack": stack, "frames": frames,
         "rate": CONTROL_RATE if control else rate, "variant": variant,
         "pairs": len(slow), "pairs_run": len(windows) // 2,
-        "window_s": opts.window, "slowdown_pct": slow,
+        "window_s": opts.window, "slowdown_pct": slow, "on_first": on_first,
         "mean_pct": mean, "ci95_pct": half, "median_pct": statistics.median(slow),
         "loop_rate_off": statistics.median(off["rate"] for _, off in pairs),
         "load1": max(loads),
@@ -708,7 +720,7 @@ def cost_table(results):
         by.setdefault(r["python"], {})[r["frames"]] = r
     lines = [
         "| Python | frames | ns/sample, median (min-max of %d) | goal | "
-        "per extra frame | non-target ns | loop rate | load1 |" % results["params"]["cost_reps"],
+        "fixed + per frame | non-target ns | loop rate | load1 |" % results["params"]["cost_reps"],
         "|---|---|---|---|---|---|---|---|",
     ]
     for name in results["interp_order"]:
@@ -716,10 +728,10 @@ def cost_table(results):
         if not rows:
             continue
         lo, hi = rows.get(COST_DEPTHS[0]), rows.get(COST_DEPTHS[1])
-        per_frame = ""
+        model = ""
         if lo and hi and hi["avg_frames"] > lo["avg_frames"]:
-            per_frame = "%.0f ns" % ((hi["median_ns"] - lo["median_ns"])
-                                     / (hi["avg_frames"] - lo["avg_frames"]))
+            slope = (hi["median_ns"] - lo["median_ns"]) / (hi["avg_frames"] - lo["avg_frames"])
+            model = "%.0f + %.0f/frame" % (lo["median_ns"] - slope * lo["avg_frames"], slope)
         for frames in COST_DEPTHS:
             r = rows.get(frames)
             if not r:
@@ -736,7 +748,7 @@ def cost_table(results):
                 fmt_ns(min(r["target_ns"])), fmt_ns(max(r["target_ns"])),
                 " " + ", ".join(flags) if flags else "",
                 COST_GOAL_NS[frames], cost_verdict(r["median_ns"], frames),
-                per_frame if frames == COST_DEPTHS[1] else "",
+                model if frames == COST_DEPTHS[1] else "",
                 fmt_ns(r["nontarget_ns"]),
                 "%.1f M it/s" % (r["loop_rate"] / 1e6) if r.get("loop_rate") else "-",
                 r["load1"]))
@@ -782,6 +794,99 @@ def slowdown_table(results):
     return "\n".join(lines)
 
 
+def _version(r):
+    m = re.match(r"(\d+)\.(\d+)", r["label"])
+    return (int(m.group(1)), int(m.group(2))) if m else (0, 0)
+
+
+def _span(values, fmt="%.0f", unit=""):
+    lo, hi = min(values), max(values)
+    return (fmt + unit) % lo if lo == hi else (fmt + unit + " to " + fmt + unit) % (lo, hi)
+
+
+def _versions(rows):
+    vs = sorted({_version(r) for r in rows})
+    if len(vs) <= 3:
+        return ", ".join("%d.%d" % v for v in vs)
+    return "%d.%d to %d.%d" % (vs[0] + vs[-1])
+
+
+def summary(results):
+    """The results against the goals, in sentences."""
+    out = []
+    cost = results["cost"]
+    # 3.11+ keep frames packed on a data stack; older versions have heap frames
+    layouts = [("3.11+", lambda r: _version(r) >= (3, 11)),
+               ("3.6-3.10", lambda r: _version(r) < (3, 11))]
+    for frames in COST_DEPTHS:
+        goal = COST_GOAL_NS[frames]
+        rows = [r for r in cost if r["frames"] == frames]
+        if not rows:
+            continue
+        parts = []
+        for name, pick in layouts:
+            sel = [r for r in rows if pick(r)]
+            if not sel:
+                continue
+            ns = [r["median_ns"] for r in sel]
+            missed = [r for r in sel if r["median_ns"] > goal]
+            if not missed:
+                verdict = "met"
+            elif len(missed) == len(sel):
+                verdict = "**missed** (%s the goal)" % _span([x / goal for x in ns], "%.1f", "x")
+            else:
+                verdict = "**missed** on %s" % ", ".join(r["python"] for r in missed)
+            parts.append("%s on %s (%d interpreters: %s)" % (
+                verdict, _versions(sel), len(sel), _span(ns, unit=" ns")))
+        out.append("- BPF cost at %d frames, goal <= %d ns: %s." % (
+            frames, goal, "; ".join(parts)))
+    by = {}
+    for r in cost:
+        by.setdefault(r["python"], {})[r["frames"]] = r
+    for name, pick in layouts:
+        fixed, slope = [], []
+        for rows in by.values():
+            lo, hi = rows.get(COST_DEPTHS[0]), rows.get(COST_DEPTHS[1])
+            if lo and hi and pick(lo) and hi["avg_frames"] > lo["avg_frames"]:
+                k = (hi["median_ns"] - lo["median_ns"]) / (hi["avg_frames"] - lo["avg_frames"])
+                slope.append(k)
+                fixed.append(lo["median_ns"] - k * lo["avg_frames"])
+        if slope:
+            out.append("- On %s each frame costs %s, on top of a fixed %s per sample." % (
+                name, _span(slope, unit=" ns"), _span(fixed, unit=" ns")))
+    slow = [r for r in results["slowdown"] if not r.get("variant")]
+    for rate in SLOWDOWN_RATES:
+        rows = [r for r in slow if r["rate"] == rate]
+        if not rows:
+            continue
+        means = [r["mean_pct"] for r in rows]
+        uppers = [r["mean_pct"] + r["ci95_pct"] for r in rows]
+        goal = SLOWDOWN_GOAL_PCT.get(rate)
+        text = "- Slowdown at %d Hz: %s in %d rows (%s)" % (
+            rate, _span(means, "%+.2f", "%%"), len(rows), _versions(rows))
+        if goal is not None:
+            over_mean = [r for r in rows if r["mean_pct"] > goal]
+            over_ci = [u for u in uppers if u > goal]
+            if over_mean:
+                text += "; goal <= %.1f%% **missed** in %d of them" % (goal, len(over_mean))
+            elif over_ci:
+                text += ("; goal <= %.1f%% met on the mean in all, though the upper end of the "
+                         "95%% interval passes it in %d (up to %.2f%%)" % (
+                             goal, len(over_ci), max(over_ci)))
+            else:
+                text += "; goal <= %.1f%% met, with every 95%% interval below it" % goal
+        out.append(text + ".")
+    for r in results["slowdown"]:
+        if r.get("variant") == "unregistered":
+            out.append("- A process that is not profiled, on a CPU sampled at %d Hz, slows by "
+                       "%+.2f%% +/- %.2f: the timer interrupt and the non-target path alone."
+                       % (r["rate"], r["mean_pct"], r["ci95_pct"]))
+        elif r.get("variant") == "control":
+            out.append("- The A/A control (no samples) gives %+.2f%% +/- %.2f: differences of "
+                       "that size are the method's noise." % (r["mean_pct"], r["ci95_pct"]))
+    return "\n".join(out)
+
+
 def render(results):
     m = results["machine"]
     p = results["params"]
@@ -794,15 +899,20 @@ def render(results):
             ", CONFIG_HZ=%d" % m["config_hz"] if m["config_hz"] else "",
             m["os"], ", virtual machine" if m.get("virtual") else ""),
         "",
+        "### Summary",
+        "",
+        summary(results),
+        "",
     ]
     if results["cost"]:
         dropped = sum(len(r["dropped_reps"]) for r in results["cost"])
         out += [
             "### BPF cost per sample",
             "",
-            "At %d Hz; %d repetitions of %g s per row (about %d target samples each); "
-            "\"per extra frame\" is the slope between the two depths; \"loop rate\" is the "
-            "target's speed while sampled (it shows how fast the host let the VM run). "
+            "At %d Hz; %d repetitions of %g s per row (about %d target samples each). "
+            "\"fixed + per frame\" is the straight line through the two depths, in ns. "
+            "\"loop rate\" is the target's speed while sampled (it shows how fast the host "
+            "let the VM run). "
             "%d disturbed repetitions were dropped and measured again."
             % (COST_RATE, p["cost_reps"], p["cost_seconds"], COST_RATE * p["cost_seconds"],
                dropped),
@@ -966,10 +1076,18 @@ def measure(opts, argv):
     return results
 
 
+def _stop(signum, frame):
+    raise KeyboardInterrupt
+
+
 def main(argv):
     global VERBOSE
     opts = parse_args(argv)
     VERBOSE = opts.verbose
+    # stop cleanly (targets and bench-sampler killed, temporary logs
+    # removed) on either signal, even if started with SIGINT ignored
+    signal.signal(signal.SIGINT, _stop)
+    signal.signal(signal.SIGTERM, _stop)
     try:
         if opts.from_json:
             with open(opts.from_json) as f:
@@ -991,6 +1109,9 @@ def main(argv):
     except OSError as e:
         log("bench: %s" % e)
         return 2
+    except KeyboardInterrupt:
+        log("bench: interrupted")
+        return 130
     return 1 if results.get("errors") else 0
 
 
