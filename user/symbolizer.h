@@ -23,7 +23,8 @@ struct symbolizer;
 struct resolved_frame {
 	const char *function; /* qualified name on 3.11+, else co_name */
 	const char *file;     /* co_filename; NULL for synthetic error frames */
-	int line;	      /* current line, or -1 when unknown */
+	int line;	      /* current line (the first line when CPython has none for
+				 the instruction); -1 for synthetic frames */
 };
 
 /*
