@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """pyebpf benchmarks: BPF cost per sample, and the slowdown of a Python loop.
 
-    sudo make bench                                  # everything, ~9 minutes
+    sudo make bench                  # all of it, ~7 min on a quiet machine
     sudo BENCH_SAMPLER=build/bench-sampler python3 bench/run.py [options]
+    python3 bench/run.py --from-json build/bench-results.json --write-docs
 
 1. Cost: for every installed CPython, bench/target.py spins under a stack of
    ~12 and ~100 Python frames, pinned to CPU 1; `bench-sampler cost`, pinned
@@ -14,15 +15,19 @@
    alternating windows. The loop rate of each window comes from that log
    (edges trimmed); adjacent on/off windows are compared pairwise, and the
    mean slowdown gets a 95% confidence interval (Student t) over the pairs.
+   Two controls: an A/A run without samples, and 1000 Hz with the process
+   not registered.
 
 A thread samples /proc/stat and the target's /proc/PID/schedstat every
 50 ms. Before each block of measuring the machine must be quiet for a
-second (CPU 0 under 10% busy, the target never waiting for CPU 1); the
-script waits for that, up to --max-wait seconds. A cost repetition or a
-toggle pair during which that was not so is dropped and measured again
-(up to 3x as many as asked for); results short of undisturbed ones are
-flagged. Each result also records the highest 1-minute load average seen
-before its blocks (the target itself accounts for about 1.0 of it).
+second: CPU 0 under 10% busy, the target never waiting for CPU 1, and its
+loop running steadily (the host, invisible from inside the VM, slows it
+at times). The script waits for that, up to --max-wait seconds. A cost
+repetition or a toggle window that was disturbed anyway is dropped and
+measured again, within limits; results short of undisturbed ones are
+flagged. docs/BENCHMARKS.md explains the tests. Each result also records
+the highest 1-minute load average seen before its blocks (the target
+itself accounts for about 1.0 of it).
 
 Results go to a JSON file (--json) and are printed as Markdown tables;
 --write-docs also replaces the results section of docs/BENCHMARKS.md, so
@@ -30,8 +35,9 @@ the numbers there are never typed by hand. --from-json re-renders a saved
 run without measuring.
 
 Stdlib only, Python 3.7+. Exit status: 0; 1 if a measurement failed; 2 for
-usage errors (not root, no bench-sampler); 130 if interrupted (SIGINT or
-SIGTERM: targets and bench-sampler are stopped first).
+usage errors (not root, no bench-sampler); 130 if interrupted by SIGINT or
+SIGTERM (targets and bench-sampler are stopped, and what was measured is
+saved to --json but not written to the docs).
 """
 
 import argparse
@@ -836,8 +842,9 @@ def summary(results):
                 verdict = "**missed** (%s the goal)" % _span([x / goal for x in ns], "%.1f", "x")
             else:
                 verdict = "**missed** on %s" % ", ".join(r["python"] for r in missed)
-            parts.append("%s on %s (%d interpreters: %s)" % (
-                verdict, _versions(sel), len(sel), _span(ns, unit=" ns")))
+            parts.append("%s on %s (%d interpreter%s: %s)" % (
+                verdict, _versions(sel), len(sel), "s" if len(sel) > 1 else "",
+                _span(ns, unit=" ns")))
         out.append("- BPF cost at %d frames, goal <= %d ns: %s." % (
             frames, goal, "; ".join(parts)))
     by = {}
@@ -938,6 +945,8 @@ def render(results):
             slowdown_table(results),
             "",
         ]
+    if results.get("interrupted"):
+        out += ["The run was interrupted: measurements after these are missing.", ""]
     if results.get("errors"):
         out += ["### Errors", ""] + ["- %s" % e for e in results["errors"]] + [""]
     return "\n".join(out).rstrip() + "\n"
@@ -1010,7 +1019,9 @@ def parse_args(argv):
     return opts
 
 
-def measure(opts, argv):
+def measure(opts, argv, results):
+    """Measure into `results` (filled as measurements finish, so a caller
+    that catches KeyboardInterrupt still has everything done so far)."""
     global BENCH_SAMPLER
     BENCH_SAMPLER = os.environ.get("BENCH_SAMPLER") or os.path.join(ROOT, "build",
                                                                     "bench-sampler")
@@ -1028,7 +1039,7 @@ def measure(opts, argv):
     cost_interps = [] if opts.no_cost else select_interps(interps, opts.interp)
     slow_interps = [] if opts.no_slowdown else select_interps(interps, opts.slowdown_interp)
 
-    results = {
+    results.update({
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
         "commit": git_commit(),
         "command": "bench/run.py" + ("" if not argv else " " + " ".join(argv)),
@@ -1037,7 +1048,7 @@ def measure(opts, argv):
                                                  "window")},
         "interp_order": [i.name for i in interps],
         "cost": [], "slowdown": [], "errors": [],
-    }
+    })
     runs = [(i, stack, frames, rate, None) for i in slow_interps
             for stack, frames in SLOWDOWN_STACKS for rate in SLOWDOWN_RATES]
     if slow_interps and not opts.no_controls:
@@ -1073,7 +1084,6 @@ def measure(opts, argv):
             log("bench: slowdown %-11s %-7s %-12s %+.2f%% +/- %.2f (%d/%d pairs, load %.2f)"
                 % (interp.name, stack, variant or "%d Hz" % rate, r["mean_pct"],
                    r["ci95_pct"], r["pairs"], r["pairs_run"], r["load1"]))
-    return results
 
 
 def _stop(signum, frame):
@@ -1088,17 +1098,27 @@ def main(argv):
     # removed) on either signal, even if started with SIGINT ignored
     signal.signal(signal.SIGINT, _stop)
     signal.signal(signal.SIGTERM, _stop)
+    results = {}
     try:
         if opts.from_json:
             with open(opts.from_json) as f:
                 results = json.load(f)
         else:
-            results = measure(opts, argv)
+            try:
+                measure(opts, argv, results)
+            except KeyboardInterrupt:
+                if not results.get("cost") and not results.get("slowdown"):
+                    raise
+                results["interrupted"] = True
+                log("bench: interrupted; keeping what was measured")
             if opts.json:
                 os.makedirs(os.path.dirname(os.path.abspath(opts.json)), exist_ok=True)
                 with open(opts.json, "w") as f:
                     json.dump(results, f, indent=1)
                 log("bench: raw results in %s" % opts.json)
+            if results.get("interrupted"):
+                print(render(results))
+                return 130
         text = render(results)
         print(text)
         if opts.write_docs:

@@ -35,7 +35,8 @@ static __always_inline void send_sample(struct pyebpf_sample *s)
 		stat_inc(PYEBPF_STAT_LOST);
 }
 
-static __always_inline int sample(bool iterators)
+SEC("perf_event")
+int sample_python(struct bpf_perf_event_data *ctx)
 {
 	__u64 id = bpf_get_current_pid_tgid();
 	__u32 pid = id >> 32, tid = (__u32)id, zero = 0;
@@ -59,7 +60,7 @@ static __always_inline int sample(bool iterators)
 	s->flags = 0;
 	stat_inc(PYEBPF_STAT_SAMPLES);
 
-	if (read_python_stack(proc, s, now, iterators))
+	if (read_python_stack(proc, s, now))
 		return 0;
 	if (s->flags & PYEBPF_SAMPLE_NO_TSTATE)
 		stat_inc(PYEBPF_STAT_NO_TSTATE);
@@ -69,18 +70,4 @@ static __always_inline int sample(bool iterators)
 		stat_inc(PYEBPF_STAT_TRUNCATED);
 	send_sample(s);
 	return 0;
-}
-
-/* The loader attaches one of these: iterators where the kernel has them
- * (6.4+), bpf_loop before. Same walk, same output. */
-SEC("perf_event")
-int sample_python(struct bpf_perf_event_data *ctx)
-{
-	return sample(true);
-}
-
-SEC("perf_event")
-int sample_python_compat(struct bpf_perf_event_data *ctx)
-{
-	return sample(false);
 }

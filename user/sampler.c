@@ -2,7 +2,6 @@
 #include "sampler.h"
 
 #include <bpf/bpf.h>
-#include <bpf/btf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
 #include <linux/perf_event.h>
@@ -41,25 +40,6 @@ static int open_cpu_clock(int cpu, unsigned int rate_hz)
 	};
 
 	return syscall(__NR_perf_event_open, &attr, -1, cpu, -1, PERF_FLAG_FD_CLOEXEC);
-}
-
-/* Open-coded iterators (6.4+) let the walk loop without an indirect call
- * per frame. PYEBPF_FORCE_BPF_LOOP=1 picks the older program anyway, so
- * tests can check both on one kernel. */
-static bool kernel_has_iterators(void)
-{
-	const char *force = getenv("PYEBPF_FORCE_BPF_LOOP");
-	struct btf *btf;
-	bool found;
-
-	if (force && !strcmp(force, "1"))
-		return false;
-	btf = btf__load_vmlinux_btf();
-	if (!btf)
-		return false;
-	found = btf__find_by_name_kind(btf, "bpf_iter_num_new", BTF_KIND_FUNC) >= 0;
-	btf__free(btf);
-	return found;
 }
 
 static int handle_record(void *ctx, void *data, size_t size)
@@ -123,13 +103,7 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 		goto fail;
 	}
 	s->skel->rodata->max_frames = opts->max_frames;
-	if (kernel_has_iterators()) {
-		s->prog = s->skel->progs.sample_python;
-		bpf_program__set_autoload(s->skel->progs.sample_python_compat, false);
-	} else {
-		s->prog = s->skel->progs.sample_python_compat;
-		bpf_program__set_autoload(s->skel->progs.sample_python, false);
-	}
+	s->prog = s->skel->progs.sample_python;
 	if (opts->max_processes)
 		bpf_map__set_max_entries(s->skel->maps.procs, opts->max_processes);
 

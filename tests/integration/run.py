@@ -569,27 +569,6 @@ def t_init_calls(ctx, interp):
     return "%d samples, %.1f%% %s" % (prof.total, share(good, prof.total), ";".join(want))
 
 
-def t_bpf_loop_fallback(ctx, interp):
-    """The bpf_loop program that kernels before 6.4 get (no open-coded
-    iterators) loads here too and gives the same profile."""
-    out = ctx.path("hot.folded")
-    secs, rate = 2, 100
-    with Target([interp.path, target("hot.py"), "30"]) as t:
-        t.wait_for("ready")
-        started = Run(["env", "PYEBPF_FORCE_BPF_LOOP=1", PYEBPF] + attach_args(t.pid, out, secs, rate))
-        time.sleep(1)
-        # the kernel keeps 15 characters of a program's name
-        loaded = subprocess.run(["bpftool", "prog", "show"], stdout=subprocess.PIPE,
-                                universal_newlines=True, timeout=30).stdout
-        run = started.wait(secs + 30)
-    if "sample_python_c" not in loaded:
-        raise Fail("the bpf_loop program (sample_python_compat) was not the one loaded",
-                   loaded.splitlines()[-10:] + run.describe())
-    prof = profile_ok(run, out)
-    check_rate(prof, run, rate, secs)
-    return _check_hot(prof, run)
-
-
 def t_pid_flag(ctx, interp):
     """`pyebpf --pid PID` is `pyebpf record -p PID`."""
     out = ctx.path("hot.folded")
@@ -977,7 +956,6 @@ PER_INTERP = [
     ("recursion-300", t_recursion_300, True),
     ("transient-code", t_transient_code, True),
     ("init-calls", t_init_calls, True),
-    ("bpf-loop-fallback", t_bpf_loop_fallback, True),
 ]
 PER_UNSUPPORTED = [
     ("unsupported-attach", t_unsupported_attach, False),
