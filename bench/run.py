@@ -1087,6 +1087,7 @@ def measure(opts, argv, results):
 
 
 def _stop(signum, frame):
+    log("bench: got %s" % signal.Signals(signum).name)
     raise KeyboardInterrupt
 
 
