@@ -40,6 +40,7 @@ SIGTERM (targets and bench-sampler are stopped, and what was measured is
 saved to --json but not written to the docs).
 """
 
+import _thread
 import argparse
 import bisect
 import gzip
@@ -355,13 +356,44 @@ class Monitor(threading.Thread):
 # processes
 
 
+STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
+_sampler_proc = None  # the bench-sampler running now, for the signal watcher
+
+
 def _pin(cpu):
+    """A preexec_fn: run on `cpu`, with the stop signals unblocked again."""
     def f():
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
         try:
             os.sched_setaffinity(0, {cpu})
         except OSError:
             pass
     return f
+
+
+def _proc_cmdline(pid):
+    cmd = read_file("/proc/%d/cmdline" % pid).replace("\0", " ").strip()
+    return cmd[:200] or "?"
+
+
+def watch_signals():
+    """Stop cleanly on SIGINT or SIGTERM, saying who sent it. The signals
+    are blocked in every thread and taken here with sigwaitinfo, which
+    tells the sender; the running bench-sampler is stopped so the main
+    thread's wait ends, and the main thread gets a KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+
+    def watch():
+        info = signal.sigwaitinfo(STOP_SIGNALS)
+        log("bench: %s from pid %d (%s): stopping" % (
+            signal.Signals(info.si_signo).name, info.si_pid, _proc_cmdline(info.si_pid)))
+        _thread.interrupt_main()  # taken once the main thread runs Python again
+        p = _sampler_proc
+        if p and p.poll() is None:
+            p.terminate()
+
+    threading.Thread(target=watch, daemon=True).start()
 
 
 class Target:
@@ -501,18 +533,28 @@ def percentile(values, q):
 
 def run_sampler(args, timeout):
     """bench-sampler ARGS on BENCH_CPU; its JSON lines."""
+    global _sampler_proc
     cmd = [BENCH_SAMPLER] + [str(a) for a in args]
     vlog(" ".join(cmd))
-    try:
-        p = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                           stderr=subprocess.PIPE, universal_newlines=True,
-                           preexec_fn=_pin(BENCH_CPU), timeout=timeout)
-    except subprocess.TimeoutExpired:
-        raise BenchError("bench-sampler %s timed out" % args[0])
+    with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE, universal_newlines=True,
+                          preexec_fn=_pin(BENCH_CPU)) as p:
+        _sampler_proc = p
+        try:
+            out, err = p.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.communicate()
+            raise BenchError("bench-sampler %s timed out" % args[0])
+        except BaseException:
+            p.kill()
+            raise
+        finally:
+            _sampler_proc = None
     if p.returncode:
         raise BenchError("bench-sampler %s failed (exit %d): %s" % (
-            args[0], p.returncode, p.stderr.strip()))
-    return [json.loads(l) for l in p.stdout.splitlines() if l.startswith("{")]
+            args[0], p.returncode, err.strip()))
+    return [json.loads(l) for l in out.splitlines() if l.startswith("{")]
 
 
 # --------------------------------------------------------------------------
@@ -1086,19 +1128,13 @@ def measure(opts, argv, results):
                    r["ci95_pct"], r["pairs"], r["pairs_run"], r["load1"]))
 
 
-def _stop(signum, frame):
-    log("bench: got %s" % signal.Signals(signum).name)
-    raise KeyboardInterrupt
-
-
 def main(argv):
     global VERBOSE
     opts = parse_args(argv)
     VERBOSE = opts.verbose
-    # stop cleanly (targets and bench-sampler killed, temporary logs
+    # stop cleanly (targets and bench-sampler stopped, temporary logs
     # removed) on either signal, even if started with SIGINT ignored
-    signal.signal(signal.SIGINT, _stop)
-    signal.signal(signal.SIGTERM, _stop)
+    watch_signals()
     results = {}
     try:
         if opts.from_json:
