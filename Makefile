@@ -75,6 +75,15 @@ $(BUILD)/user/%.o: user/%.c | $(BUILD)/user $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
+# Syscall names come from the build's own <asm/unistd.h> (linux-libc-dev),
+# generated into the build directory, never committed; the .d file remakes
+# the table when those headers change.
+$(BUILD)/syscall_table.h: tools/gen_syscall_table.sh
+	$(call msg,GEN,$@)
+	$(Q)mkdir -p $(@D) && CC="$(CC)" tools/gen_syscall_table.sh $@
+$(BUILD)/user/syscall_names.o: $(BUILD)/syscall_table.h
+-include $(BUILD)/syscall_table.d
+
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -20,6 +20,8 @@ const volatile __u32 max_frames = PYEBPF_DEFAULT_FRAMES;
  * again for this long: a native thread in a Python process would otherwise
  * pay a walk per sample. Short, so a new Python thread is found quickly. */
 const volatile __u64 tstate_retry_ns = 10 * 1000 * 1000;
+/* Report whether each sampled thread holds the GIL (--gil, off-CPU). */
+const volatile bool gil_state = false;
 
 /* Copies of the objects read while building one sample. Per-CPU, because
  * they do not fit on the 512-byte BPF stack. */
@@ -68,31 +70,43 @@ static __always_inline __u8 win_u8(const __u8 *win, __s16 off, __u32 size)
 	return win[o];
 }
 
-static __always_inline __u64 read_user_u64(__u64 addr)
+/*
+ * Reading the target's memory. Programs running in the target thread's own
+ * context (sampling, switch-out) read the current address space; the
+ * sleepable snapshot iterator defines PYEBPF_READ_OTHER_TASK and reads the
+ * iterated task's. Either way `task` is the thread whose stack is read.
+ */
+#ifdef PYEBPF_READ_OTHER_TASK
+#define read_user(dst, len, addr, task) \
+	bpf_copy_from_user_task((dst), (len), (const void *)(addr), (task), 0)
+#else
+#define read_user(dst, len, addr, task) bpf_probe_read_user((dst), (len), (const void *)(addr))
+#endif
+
+static __always_inline __u64 read_user_u64(__u64 addr, struct task_struct *task)
 {
 	__u64 v = 0;
 
-	if (bpf_probe_read_user(&v, sizeof(v), (const void *)addr))
+	if (read_user(&v, sizeof(v), addr, task))
 		return 0;
 	return v;
 }
 
 /* Read `len` (<= window) bytes at `addr` into a window. */
-static __always_inline long read_window(__u8 *dst, __u32 window, __u32 len, __u64 addr)
+static __always_inline long read_window(__u8 *dst, __u32 window, __u32 len, __u64 addr,
+					struct task_struct *task)
 {
 	len &= window - 1; /* windows are powers of two; 0 means the whole window */
 	if (len == 0)
 		len = window;
-	return bpf_probe_read_user(dst, len, (const void *)addr);
+	return read_user(dst, len, addr, task);
 }
 
-/* The thread pointer register of the current task, which glibc and musl
- * use as pthread_self() and CPython stores as PyThreadState.thread_id. */
-static __always_inline __u64 current_thread_pointer(void)
+/* The thread pointer register of a task, which glibc and musl use as
+ * pthread_self() and CPython stores as PyThreadState.thread_id. */
+static __always_inline __u64 thread_pointer(struct task_struct *task)
 {
 	/* a BTF pointer: a direct load, no probe_read helper call */
-	struct task_struct *task = bpf_get_current_task_btf();
-
 #if defined(__TARGET_ARCH_x86)
 	return task->thread.fsbase;
 #else
@@ -102,6 +116,7 @@ static __always_inline __u64 current_thread_pointer(void)
 
 struct thread_lookup {
 	const struct pyebpf_proc *proc;
+	struct task_struct *task;
 	struct walk_scratch *scratch;
 	__u64 interp;	  /* interpreter whose thread list is walked */
 	__u64 tstate;	  /* next thread state to look at, 0: next interpreter */
@@ -117,15 +132,15 @@ static long thread_lookup_step(__u32 i, void *arg)
 
 	if (!c->tstate) {
 		if (c->interps > 0)
-			c->interp = read_user_u64(c->interp + off->interp_next);
+			c->interp = read_user_u64(c->interp + off->interp_next, c->task);
 		if (!c->interp || c->interps >= PYEBPF_MAX_INTERPRETERS)
 			return 1;
 		c->interps++;
-		c->tstate = read_user_u64(c->interp + off->interp_threads_head);
+		c->tstate = read_user_u64(c->interp + off->interp_threads_head, c->task);
 		return 0;
 	}
 	if (read_window(c->scratch->tstate, PYEBPF_TSTATE_WINDOW, c->proc->tstate_read_size,
-			c->tstate)) {
+			c->tstate, c->task)) {
 		c->tstate = 0; /* torn list: try the next interpreter */
 		return 0;
 	}
@@ -139,23 +154,23 @@ static long thread_lookup_step(__u32 i, void *arg)
 }
 
 /*
- * The PyThreadState of the current thread, or 0. On success the scratch
- * tstate window holds a fresh copy of it.
+ * The PyThreadState of `task`, or 0. On success the scratch tstate window
+ * holds a fresh copy of it.
  */
 static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
-					       struct walk_scratch *scratch, __u64 now)
+					       struct walk_scratch *scratch, __u64 now,
+					       struct task_struct *task)
 {
 	const struct pyebpf_py_offsets *off = &proc->off;
-	__u64 thread_ptr = current_thread_pointer();
+	__u64 thread_ptr = thread_pointer(task);
 	struct thread_cache_entry *cached;
 
-	cached = bpf_task_storage_get(&thread_cache, bpf_get_current_task_btf(), 0,
-				      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	cached = bpf_task_storage_get(&thread_cache, task, 0, BPF_LOCAL_STORAGE_GET_F_CREATE);
 	if (!cached)
 		return 0;
 	if (cached->tstate) {
 		if (!read_window(scratch->tstate, PYEBPF_TSTATE_WINDOW, proc->tstate_read_size,
-				 cached->tstate) &&
+				 cached->tstate, task) &&
 		    win_u64(scratch->tstate, off->tstate_thread_id, PYEBPF_TSTATE_WINDOW) ==
 			    thread_ptr)
 			return cached->tstate;
@@ -165,8 +180,9 @@ static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 
 	struct thread_lookup c = {
 		.proc = proc,
+		.task = task,
 		.scratch = scratch,
-		.interp = read_user_u64(proc->interp_head_addr),
+		.interp = read_user_u64(proc->interp_head_addr, task),
 		.thread_ptr = thread_ptr,
 	};
 	stat_inc(PYEBPF_STAT_THREAD_WALKS);
@@ -179,6 +195,7 @@ static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 
 struct frame_walk {
 	const struct pyebpf_proc *proc;
+	struct task_struct *task;
 	struct walk_scratch *scratch;
 	struct pyebpf_sample *sample;
 	__u64 frame;	   /* next frame to read */
@@ -226,14 +243,14 @@ static __always_inline long load_frame(struct frame_walk *w, __u64 frame)
 			len = (__u32)(frame + size - base);
 		}
 		if (len >= size && len <= PYEBPF_FRAME_CHUNK &&
-		    !read_window(w->scratch->frames, PYEBPF_FRAME_CHUNK, len, base)) {
+		    !read_window(w->scratch->frames, PYEBPF_FRAME_CHUNK, len, base, w->task)) {
 			w->chunk_base = base;
 			w->chunk_len = len;
 			return (long)(frame - base);
 		}
 		/* the chunk reaches unmapped memory: read just the frame */
 	}
-	if (read_window(w->scratch->frames, PYEBPF_FRAME_WINDOW, size, frame))
+	if (read_window(w->scratch->frames, PYEBPF_FRAME_WINDOW, size, frame, w->task))
 		return -1;
 	w->chunk_base = frame;
 	w->chunk_len = size;
@@ -256,7 +273,8 @@ static __always_inline __u32 code_check(struct frame_walk *w, __u64 code, __u64 
 		return (__u32)e->tag;
 
 	w->sample->flags |= PYEBPF_SAMPLE_NEW_CODE;
-	if (read_window(w->scratch->code, PYEBPF_CODE_WINDOW, w->proc->code_read_size, code))
+	if (read_window(w->scratch->code, PYEBPF_CODE_WINDOW, w->proc->code_read_size, code,
+			w->task))
 		return 0; /* paged out or freed: userspace reads it itself */
 	/* 3.13+: f_executable may hold None or another object */
 	if (w->proc->code_type_addr &&
@@ -380,11 +398,41 @@ static __always_inline void walk_frames(struct frame_walk *w)
 }
 
 /*
- * Fill `sample` with the current thread's Python stack. Returns 0 when a
- * sample should be sent (possibly with NO_TSTATE or error flags).
+ * Whether the thread whose state is `tstate` holds the GIL, into the
+ * sample's flags. One read when `locked` follows `last_holder` closely, as
+ * in 3.7+'s struct _gil_runtime_state.
+ */
+static __always_inline void read_gil_state(const struct pyebpf_proc *proc,
+					   struct pyebpf_sample *sample, __u64 tstate,
+					   struct task_struct *task)
+{
+	__u64 holder = proc->gil_holder_addr, locked_at = proc->gil_locked_addr;
+	__u64 win[2] = {};
+	__s32 locked = 0;
+
+	if (!holder || !locked_at)
+		return;
+	if (locked_at - holder == 8 || locked_at - holder == 12) {
+		if (read_user(win, sizeof(win), holder, task))
+			return;
+		/* little-endian halves of the second word */
+		locked = locked_at - holder == 8 ? (__s32)win[1] : (__s32)(win[1] >> 32);
+	} else if (read_user(&win[0], 8, holder, task) ||
+		   read_user(&locked, sizeof(locked), locked_at, task)) {
+		return;
+	}
+	sample->flags |= PYEBPF_SAMPLE_GIL_KNOWN;
+	if (locked && win[0] == tstate)
+		sample->flags |= PYEBPF_SAMPLE_HOLDS_GIL;
+}
+
+/*
+ * Fill `sample` with `task`'s Python stack. Returns 0 when a sample should
+ * be sent (possibly with NO_TSTATE or error flags).
  */
 static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
-					     struct pyebpf_sample *sample, __u64 now)
+					     struct pyebpf_sample *sample, __u64 now,
+					     struct task_struct *task)
 {
 	const struct pyebpf_py_offsets *off = &proc->off;
 	__u32 zero = 0;
@@ -394,7 +442,7 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 	if (!scratch)
 		return -1;
 
-	tstate = find_thread_state(proc, scratch, now);
+	tstate = find_thread_state(proc, scratch, now, task);
 	sample->tstate = tstate;
 	if (!tstate) {
 		sample->flags |= PYEBPF_SAMPLE_NO_TSTATE;
@@ -406,7 +454,7 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 	} else {
 		__u64 cframe = win_u64(scratch->tstate, off->tstate_cframe, PYEBPF_TSTATE_WINDOW);
 
-		frame = cframe ? read_user_u64(cframe + off->cframe_current_frame) : 0;
+		frame = cframe ? read_user_u64(cframe + off->cframe_current_frame, task) : 0;
 	}
 
 	__u64 stack_chunk = off->tstate_datastack_chunk >= 0
@@ -415,6 +463,7 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 				    : 0;
 	struct frame_walk w = {
 		.proc = proc,
+		.task = task,
 		.stack_floor = stack_chunk ? stack_chunk + off->stack_chunk_data : 0,
 		.scratch = scratch,
 		.sample = sample,
@@ -425,6 +474,8 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 	walk_frames(&w);
 	if (w.frame && !(sample->flags & PYEBPF_SAMPLE_TRUNCATED) && sample->n_frames >= w.limit)
 		sample->flags |= PYEBPF_SAMPLE_TRUNCATED;
+	if (gil_state)
+		read_gil_state(proc, sample, tstate, task);
 	return 0;
 }
 

@@ -99,6 +99,15 @@ struct pyebpf_proc {
 	__u16 frame_read_size;
 	__u16 code_read_size;
 	__u16 flags; /* PYEBPF_PROC_* */
+	/* The GIL, resolved by the loader to absolute addresses; 0 when
+	 * unknown (no GIL state is then reported for this process). */
+	__u64 gil_locked_addr; /* int: nonzero while some thread holds it */
+	__u64 gil_holder_addr; /* PyThreadState *: the thread that took it last */
+	/* Futex words of the GIL's mutexes and condition variables: a thread
+	 * blocked in futex() on an address in [lo, hi) waits for the GIL.
+	 * Unused ranges are [0, 0). */
+	__u64 gil_wait_lo[2];
+	__u64 gil_wait_hi[2];
 };
 
 /* struct pyebpf_proc flags */
@@ -130,26 +139,127 @@ enum pyebpf_frame_error {
 #define PYEBPF_SAMPLE_NO_TSTATE (1u << 1)  /* thread has no Python thread state */
 #define PYEBPF_SAMPLE_READ_ERROR (1u << 2) /* an error frame is in the stack */
 #define PYEBPF_SAMPLE_CYCLE (1u << 3)	   /* frame chain loops back on itself */
-#define PYEBPF_SAMPLE_NEW_CODE                              \
-	(1u << 4) /* a code object the kernel had not seen  \
-		     lately: userspace should read it soon, \
-		     before it can be freed */
+#define PYEBPF_SAMPLE_NEW_CODE                                                      \
+	(1u << 4)			  /* a code object the kernel had not seen  \
+					     lately: userspace should read it soon, \
+					     before it can be freed */
+#define PYEBPF_SAMPLE_GIL_KNOWN (1u << 5) /* the GIL state below was read */
+#define PYEBPF_SAMPLE_HOLDS_GIL (1u << 6) /* the thread held the GIL */
+#define PYEBPF_SAMPLE_SINCE_START                        \
+	(1u << 7) /* off-CPU: the thread was already off \
+		     CPU when profiling began; the time  \
+		     counts from then */
 
-/* Record header sent through the ring buffer; `n_frames` frames follow,
- * leaf first. Only the used part of `frames` is sent. */
-struct pyebpf_sample {
-	__u64 time_ns; /* bpf_ktime_get_ns() */
-	__u64 tstate;  /* PyThreadState address, 0 if none */
-	__u32 pid;     /* tgid */
-	__u32 tid;
-	__u32 cpu;
-	__u16 n_frames;
-	__u16 flags; /* PYEBPF_SAMPLE_* */
-	struct pyebpf_frame frames[PYEBPF_MAX_FRAMES];
+/* What a record measures. */
+enum pyebpf_sample_kind {
+	PYEBPF_KIND_CPU = 0,	 /* one cpu-clock sample: a sampling period on CPU */
+	PYEBPF_KIND_OFF_CPU = 1, /* one interval off CPU, exactly timed */
 };
 
-#define PYEBPF_SAMPLE_HEADER_SIZE \
-	(sizeof(struct pyebpf_sample) - PYEBPF_MAX_FRAMES * sizeof(struct pyebpf_frame))
+/* Why a thread was off CPU, decided at switch-out (pyebpf_off_cpu_class). */
+enum pyebpf_off_class {
+	PYEBPF_OFF_NONE = 0,
+	PYEBPF_OFF_IO,	     /* blocked voluntarily in a system call: I/O, sleep */
+	PYEBPF_OFF_DISK,     /* uninterruptible: disk, page-in */
+	PYEBPF_OFF_LOCK,     /* futex wait on something other than the GIL */
+	PYEBPF_OFF_GIL,	     /* futex wait on the GIL's mutex or condition */
+	PYEBPF_OFF_RUNQUEUE, /* runnable, waiting for a CPU */
+	PYEBPF_OFF_STOPPED,  /* stopped by a signal or a tracer */
+	PYEBPF_OFF__COUNT,
+};
+
+/* Kernel stack entries sent with a record (--kernel), after its frames. */
+#define PYEBPF_MAX_KFRAMES 127
+
+/* Record header sent through the ring buffer; `n_frames` Python frames
+ * follow, leaf first, then `n_kframes` kernel return addresses (__u64),
+ * leaf first. Only the used part is sent. */
+struct pyebpf_sample {
+	__u64 time_ns; /* bpf_ktime_get_ns(): when sampled, or when the
+			  off-CPU interval began */
+	__u64 tstate;  /* PyThreadState address, 0 if none */
+	/* PYEBPF_KIND_OFF_CPU: nanoseconds off CPU for `off_class`, and of
+	 * the time after that, nanoseconds woken but waiting for a CPU */
+	__u64 off_ns;
+	__u64 runq_ns;
+	__u32 pid; /* tgid */
+	__u32 tid;
+	__u32 cpu;
+	__s32 syscall; /* off-CPU: the system call blocked in, -1 none */
+	__u16 n_frames;
+	__u16 flags; /* PYEBPF_SAMPLE_* */
+	__u16 n_kframes;
+	__u8 kind;	/* PYEBPF_KIND_* */
+	__u8 off_class; /* PYEBPF_OFF_* */
+	struct pyebpf_frame frames[PYEBPF_MAX_FRAMES];
+	/* room for the kernel stack when all frames are used */
+	__u64 kframes_room[PYEBPF_MAX_KFRAMES + 1];
+};
+
+#define PYEBPF_SAMPLE_HEADER_SIZE __builtin_offsetof(struct pyebpf_sample, frames)
+
+/* Bytes a record takes: header, frames, kernel addresses. */
+static inline __u32 pyebpf_sample_size(__u32 n_frames, __u32 n_kframes)
+{
+	return PYEBPF_SAMPLE_HEADER_SIZE + n_frames * sizeof(struct pyebpf_frame) +
+	       n_kframes * sizeof(__u64);
+}
+
+/* Scheduler task states (include/linux/sched.h), as sched_switch reports
+ * them in prev_state. */
+#define PYEBPF_TASK_INTERRUPTIBLE 0x0001
+#define PYEBPF_TASK_UNINTERRUPTIBLE 0x0002
+#define PYEBPF_TASK_STOPPED 0x0004
+#define PYEBPF_TASK_TRACED 0x0008
+#define PYEBPF_TASK_EXIT_MASK 0x0030 /* EXIT_DEAD | EXIT_ZOMBIE */
+#define PYEBPF_TASK_DEAD 0x0080
+#define PYEBPF_TASK_PARKED 0x0040
+#define PYEBPF_TASK_RTLOCK_WAIT 0x1000
+#define PYEBPF_TASK_SLEEP_MASK                                                           \
+	(PYEBPF_TASK_INTERRUPTIBLE | PYEBPF_TASK_UNINTERRUPTIBLE | PYEBPF_TASK_STOPPED | \
+	 PYEBPF_TASK_TRACED | PYEBPF_TASK_PARKED | PYEBPF_TASK_RTLOCK_WAIT)
+
+/*
+ * Why a thread leaving the CPU is off it, from what the scheduler and the
+ * thread's registers say: its state, whether it was preempted, the system
+ * call it is in (-1 for none) and that call's first argument (for futex(),
+ * the address waited on). `gil_lo`/`gil_hi` are struct pyebpf_proc's GIL
+ * futex ranges. Returns PYEBPF_OFF_NONE for an exiting thread, which will
+ * not run again. Shared by the BPF side and the tests.
+ */
+static inline enum pyebpf_off_class pyebpf_off_cpu_class(__u32 state, int preempted, long syscall,
+							 __u64 arg0, const __u64 *gil_lo,
+							 const __u64 *gil_hi)
+{
+	if (state & (PYEBPF_TASK_DEAD | PYEBPF_TASK_EXIT_MASK))
+		return PYEBPF_OFF_NONE;
+	/* still runnable (no sleeping state bit): waits for a CPU */
+	if (preempted || !(state & PYEBPF_TASK_SLEEP_MASK))
+		return PYEBPF_OFF_RUNQUEUE;
+	if (state & (PYEBPF_TASK_STOPPED | PYEBPF_TASK_TRACED))
+		return PYEBPF_OFF_STOPPED;
+	if (state & PYEBPF_TASK_RTLOCK_WAIT)
+		return PYEBPF_OFF_LOCK;
+	if (state & PYEBPF_TASK_UNINTERRUPTIBLE)
+		return PYEBPF_OFF_DISK;
+	/* x86-64 futex() and futex_wait(): the first argument is the futex
+	 * word; futex_waitv() (449) waits on a vector: never the GIL */
+	if (syscall == 202 || syscall == 455) {
+		if ((arg0 >= gil_lo[0] && arg0 < gil_hi[0]) ||
+		    (arg0 >= gil_lo[1] && arg0 < gil_hi[1]))
+			return PYEBPF_OFF_GIL;
+		return PYEBPF_OFF_LOCK;
+	}
+	if (syscall == 449)
+		return PYEBPF_OFF_LOCK;
+	return PYEBPF_OFF_IO;
+}
+
+/* What the thread iterator (thread_snapshot.bpf.c) does when run. */
+enum pyebpf_snapshot_mode {
+	PYEBPF_SNAPSHOT_OFF_CPU = 1, /* start timing threads already off CPU */
+	PYEBPF_FLUSH_OFF_CPU = 2,    /* send the intervals still open */
+};
 
 /* Counters the kernel keeps in the per-CPU `stats` array, indexed by this
  * enum; userspace sums over CPUs. */
@@ -160,6 +270,7 @@ enum pyebpf_stat {
 	PYEBPF_STAT_THREAD_WALKS, /* thread-cache misses that walked the thread list */
 	PYEBPF_STAT_READ_ERRORS,  /* samples with an error frame */
 	PYEBPF_STAT_TRUNCATED,	  /* samples cut at max_frames */
+	PYEBPF_STAT_OFF_CPU,	  /* off-CPU intervals sent */
 	PYEBPF_STAT__COUNT,
 };
 

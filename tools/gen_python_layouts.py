@@ -5,15 +5,17 @@
 For every minor version 3.6 to 3.12 this finds the interpreter with
 `pyenv prefix 3.X`, asks gdb to evaluate offsetof()/sizeof() expressions
 against that version's libpython (DWARF, no process needed) and writes one
-`struct py_layout` per version. The output depends only on the debug info,
-so running the script twice gives the same bytes.
+`struct py_layout` per version; for 3.13 only the GIL's layout (`struct
+py_gil_layout`), which its _Py_DebugOffsets give in part. The output
+depends only on the debug info, so running the script twice gives the
+same bytes.
 
     python3 tools/gen_python_layouts.py           # rewrite the table
     python3 tools/gen_python_layouts.py --check   # exit 1 if it is stale
 
 Needs gdb (with Python) and x86-64 CPython builds with debug info (-g), e.g.
-the ones pyenv builds. 3.13 and later are not tabulated: the loader reads
-their _Py_DebugOffsets instead.
+the ones pyenv builds. 3.13 and later are otherwise not tabulated: the
+loader reads their _Py_DebugOffsets instead.
 """
 
 import argparse
@@ -29,8 +31,10 @@ import textwrap
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUTPUT = "user/python_layouts_table.c"
 MINORS = range(6, 13)
+GIL_ONLY_MINORS = (13,)
 
 PTR, LONG, INT, CHAR = 8, 8, 4, 1
+COND = 48  # pthread_cond_t on x86-64 glibc and musl
 NO_FIELD = "PYEBPF_NO_FIELD"
 
 # The structs the generated initializers fill, read from these headers so
@@ -38,7 +42,11 @@ NO_FIELD = "PYEBPF_NO_FIELD"
 HEADERS = {
     "pyebpf_py_offsets": "include/pyebpf.h",
     "py_layout": "user/python_layout.h",
+    "py_gil_layout": "user/python_layout.h",
 }
+# Members of struct py_layout that are structs themselves: field paths
+# inside them are "member.field".
+NESTED = {"bpf": "pyebpf_py_offsets", "gil": "py_gil_layout"}
 
 
 class Off:
@@ -50,6 +58,18 @@ class Off:
     def exprs(self):
         obj = "((%s *)0)->%s" % (self.ctype, self.member)
         return {"value": "(long)&%s" % obj, "width": "sizeof(%s)" % obj}
+
+
+class Embedded:
+    """offsetof(ctype, member), a member that is a whole `struct`."""
+
+    def __init__(self, ctype, member, struct):
+        self.ctype, self.member, self.struct = ctype, member, struct
+
+    def exprs(self):
+        obj = "((%s *)0)->%s" % (self.ctype, self.member)
+        return {"value": "(long)&%s" % obj, "width": "sizeof(%s)" % obj,
+                "want": "sizeof(%s)" % self.struct}
 
 
 class Size:
@@ -186,6 +206,33 @@ def rules(minor):
     r["unicode_compact_size"] = Size("PyCompactUnicodeObject")
     r["bytes_size"] = Off("PyBytesObject", "ob_base.ob_size", LONG)
     r["bytes_sval"] = Off("PyBytesObject", "ob_sval", CHAR)
+    r.update(gil_rules(minor))
+    return r
+
+
+def gil_rules(minor):
+    """The `gil.` fields of py_layout in CPython 3.<minor>."""
+    gil = "struct _gil_runtime_state"
+    r = {}
+    if minor <= 6:
+        # static variables of ceval.c, found by symbol name
+        for field in struct_fields("py_gil_layout"):
+            r["gil." + field] = ABSENT
+        return r
+    # 3.7 to 3.11 embed one GIL in _PyRuntime; 3.12 gave each interpreter
+    # a pointer to its GIL (PEP 684), and the main interpreter, itself
+    # inside _PyRuntime, owns its own
+    if minor <= 11:
+        r["gil.runtime_gil"] = Embedded("_PyRuntimeState", "ceval.gil", gil)
+        r["gil.interp_gil_ptr"] = ABSENT
+    else:
+        r["gil.runtime_gil"] = Embedded(
+            "_PyRuntimeState", "_main_interpreter._gil", gil)
+        r["gil.interp_gil_ptr"] = Off("PyInterpreterState", "ceval.gil", PTR)
+    r["gil.last_holder"] = Off(gil, "last_holder", PTR)
+    r["gil.locked"] = Off(gil, "locked", INT)
+    r["gil.cond"] = Off(gil, "cond", COND)
+    r["gil.size"] = Size(gil)
     return r
 
 
@@ -219,11 +266,16 @@ def layout_paths():
     """Every field path a py_layout initializer must set, in header order."""
     paths = []
     for field in struct_fields("py_layout"):
-        if field == "bpf":
-            paths += ["bpf." + f for f in struct_fields("pyebpf_py_offsets")]
+        if field in NESTED:
+            paths += [field + "." + f for f in struct_fields(NESTED[field])]
         else:
             paths.append(field)
     return paths
+
+
+def gil_paths():
+    """The field paths of a GIL-only entry, "gil." dropped when rendered."""
+    return ["gil." + f for f in struct_fields("py_gil_layout")]
 
 
 def run(argv):
@@ -300,8 +352,9 @@ def gdb_eval(elf, exprs):
 
 
 def measure(minor, paths):
-    """(patch version, {field path: C token}) for 3.<minor>."""
-    r = rules(minor)
+    """(patch version, {field path: C token}) for 3.<minor>; `paths` is
+    every field of a py_layout, or only the GIL's."""
+    r = rules(minor) if paths != gil_paths() else gil_rules(minor)
     if sorted(r) != sorted(paths):
         die("rules for 3.%d do not match the headers: missing %s, unknown %s"
             % (minor, sorted(set(paths) - set(r)),
@@ -329,8 +382,14 @@ def measure(minor, paths):
             die("3.%d: %s.%s is %d bytes wide, want %d" % (
                 minor, rule.ctype, rule.member, got[path + " width"],
                 rule.width))
-        if not 0 <= value < 32768:
-            die("3.%d: %s = %d does not fit a __s16" % (minor, path, value))
+        if isinstance(rule, Embedded) and got[path + " width"] != got[
+                path + " want"]:
+            die("3.%d: %s.%s is not a %s" % (
+                minor, rule.ctype, rule.member, rule.struct))
+        # the kernel's offsets are __s16, the others int
+        limit = 32768 if path.startswith("bpf.") else 1 << 31
+        if not 0 <= value < limit:
+            die("3.%d: %s = %d is out of range" % (minor, path, value))
         values[path] = str(value)
     return version, values
 
@@ -338,9 +397,10 @@ def measure(minor, paths):
 HEAD = """\
 // SPDX-License-Identifier: MIT
 /*
- * CPython 3.6 to 3.12 layouts for x86-64 GIL builds, read from the DWARF
- * debug info of real builds. GENERATED by tools/gen_python_layouts.py:
- * do not edit. To regenerate (needs gdb and debug builds from pyenv):
+ * CPython 3.6 to 3.12 layouts for x86-64 GIL builds, and the GIL's alone
+ * for 3.13, read from the DWARF debug info of real builds. GENERATED by
+ * tools/gen_python_layouts.py: do not edit. To regenerate (needs gdb and
+ * debug builds from pyenv):
  *
  *     python3 tools/gen_python_layouts.py
  *
@@ -359,6 +419,12 @@ HEAD = """\
 LOOKUP = """
 static const struct py_layout *const py_layouts[] = {
 %(entries)s};
+
+static const struct {
+	int major, minor;
+	const struct py_gil_layout *gil;
+} py_gil_layouts[] = {
+%(gil_entries)s};
 /* clang-format on */
 
 const struct py_layout *py_layout_table_lookup(int major, int minor)
@@ -373,12 +439,46 @@ const struct py_layout *py_layout_table_lookup(int major, int minor)
 	errno = ENOENT;
 	return NULL;
 }
+
+const struct py_gil_layout *py_gil_layout_table_lookup(int major, int minor)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(py_gil_layouts) / sizeof(py_gil_layouts[0]); i++) {
+		if (py_gil_layouts[i].major == major &&
+		    py_gil_layouts[i].minor == minor)
+			return py_gil_layouts[i].gil;
+	}
+	errno = ENOENT;
+	return NULL;
+}
 """
 
 
-def render(layouts):
-    """The C file for [(minor, patch version, values)]."""
-    versions = [v for _, v, _ in layouts]
+def render_fields(values, strip=""):
+    """Designated initializers for {field path: C token}, nested structs
+    opened and closed as their paths go; `strip` is a prefix to drop."""
+    out, nested = [], None
+    for path, token in values.items():
+        path = path[len(strip):]
+        outer, _, inner = path.rpartition(".")
+        if outer != nested:
+            if nested:
+                out.append("\t},\n")
+            if outer:
+                out.append("\t.%s = {\n" % outer)
+            nested = outer
+        indent = "\t\t" if nested else "\t"
+        out.append("%s.%s = %s,\n" % (indent, inner, token))
+    if nested:
+        out.append("\t},\n")
+    return out
+
+
+def render(layouts, gil_layouts):
+    """The C file for [(minor, patch version, values)] of whole layouts and
+    of GIL-only ones."""
+    versions = [v for _, v, _ in layouts + gil_layouts]
     measured = "Measured on CPython %s and %s." % (", ".join(versions[:-1]),
                                                    versions[-1])
     out = [HEAD % {"versions": textwrap.fill(measured, 78,
@@ -386,22 +486,19 @@ def render(layouts):
                                              subsequent_indent=" * ")}]
     for minor, _, values in layouts:
         out.append("\nstatic const struct py_layout py_3_%d = {\n" % minor)
-        in_bpf = False
-        for path, token in values.items():
-            if path.startswith("bpf.") and not in_bpf:
-                out.append("\t.bpf = {\n")
-                in_bpf = True
-            elif not path.startswith("bpf.") and in_bpf:
-                out.append("\t},\n")
-                in_bpf = False
-            indent = "\t\t" if in_bpf else "\t"
-            name = path.split(".", 1)[1] if in_bpf else path
-            out.append("%s.%s = %s,\n" % (indent, name, token))
-        if in_bpf:
-            out.append("\t},\n")
+        out += render_fields(values)
+        out.append("};\n")
+    for minor, _, values in gil_layouts:
+        out.append("\nstatic const struct py_gil_layout py_gil_3_%d = {\n"
+                   % minor)
+        out += render_fields(values, "gil.")
         out.append("};\n")
     entries = "".join("\t&py_3_%d,\n" % minor for minor, _, _ in layouts)
-    out.append(LOOKUP % {"entries": entries})
+    gil_entries = "".join("\t{ 3, %d, &py_3_%d.gil },\n" % (minor, minor)
+                          for minor, _, _ in layouts)
+    gil_entries += "".join("\t{ 3, %d, &py_gil_3_%d },\n" % (minor, minor)
+                           for minor, _, _ in gil_layouts)
+    out.append(LOOKUP % {"entries": entries, "gil_entries": gil_entries})
     return "".join(out)
 
 
@@ -413,11 +510,14 @@ def main():
     args = ap.parse_args()
 
     paths = layout_paths()
-    layouts = []
+    layouts, gil_layouts = [], []
     for minor in MINORS:
         version, values = measure(minor, paths)
         layouts.append((minor, version, values))
-    text = render(layouts)
+    for minor in GIL_ONLY_MINORS:
+        version, values = measure(minor, gil_paths())
+        gil_layouts.append((minor, version, values))
+    text = render(layouts, gil_layouts)
 
     path = os.path.join(ROOT, OUTPUT)
     try:

@@ -14,7 +14,14 @@
 
 #include "pyebpf.h"
 
-enum { OPT_MAX_FRAMES = 256 };
+enum {
+	OPT_MAX_FRAMES = 256,
+	OPT_IDLE,
+	OPT_OFF_CPU,
+	OPT_GIL,
+	OPT_KERNEL,
+	OPT_THREADS,
+};
 
 static const struct option long_options[] = {
 	{"pid", required_argument, NULL, 'p'},
@@ -23,6 +30,11 @@ static const struct option long_options[] = {
 	{"output", required_argument, NULL, 'o'},
 	{"format", required_argument, NULL, 'f'},
 	{"max-frames", required_argument, NULL, OPT_MAX_FRAMES},
+	{"idle", no_argument, NULL, OPT_IDLE},
+	{"off-cpu", no_argument, NULL, OPT_OFF_CPU},
+	{"gil", no_argument, NULL, OPT_GIL},
+	{"kernel", no_argument, NULL, OPT_KERNEL},
+	{"threads", no_argument, NULL, OPT_THREADS},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -49,6 +61,13 @@ void cli_print_help(FILE *out)
 	      "  -f, --format FORMAT    raw: folded stacks, as flamegraph.pl reads them\n"
 	      "      --max-frames N     deepest Python stack kept, 1 to 512 (default 256);\n"
 	      "                         deeper ones keep their innermost frames under [truncated]\n"
+	      "      --idle             include time off CPU too (wall-clock time): I/O, sleep,\n"
+	      "                         locks, the GIL and run-queue waits, each timed exactly\n"
+	      "                         and shown below the Python frame as [off-cpu:CLASS]\n"
+	      "      --off-cpu          show only time off CPU\n"
+	      "      --gil              keep only samples whose thread holds the GIL\n"
+	      "      --kernel           add the kernel stack below the Python frames\n"
+	      "      --threads          a root frame per thread, and the summary per thread\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "\n"
@@ -56,6 +75,7 @@ void cli_print_help(FILE *out)
 	      "  sudo pyebpf --pid 1234\n"
 	      "  sudo pyebpf record -p 1234 -d 10 -r 100 -f raw -o out.folded\n"
 	      "  sudo pyebpf record -f raw -o out.folded -- python3 app.py --port 8000\n"
+	      "  sudo pyebpf --pid 1234 --idle --threads -d 30   # where does the time go?\n"
 	      "\n"
 	      "Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with BTF.\n",
 	      out);
@@ -165,6 +185,27 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 				return -1;
 			}
 			opts->max_frames = (unsigned int)v;
+			break;
+		case OPT_IDLE:
+		case OPT_OFF_CPU: {
+			enum time_mode m = c == OPT_IDLE ? TIME_WALL : TIME_OFF_CPU;
+
+			if (opts->time_mode != TIME_CPU && opts->time_mode != m) {
+				fprintf(err, "pyebpf: give either --idle (on- and off-CPU time) "
+					     "or --off-cpu (off-CPU time only), not both\n");
+				return -1;
+			}
+			opts->time_mode = m;
+			break;
+		}
+		case OPT_GIL:
+			opts->gil_only = true;
+			break;
+		case OPT_KERNEL:
+			opts->kernel = true;
+			break;
+		case OPT_THREADS:
+			opts->threads = true;
 			break;
 		case 'h':
 			opts->command = CLI_HELP;

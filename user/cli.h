@@ -3,6 +3,7 @@
 #ifndef PYEBPF_CLI_H
 #define PYEBPF_CLI_H
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/types.h>
 
@@ -16,6 +17,13 @@ enum output_format {
 	FORMAT_RAW = 0, /* folded stacks */
 };
 
+/* Which time a profile shows. */
+enum time_mode {
+	TIME_CPU = 0, /* on-CPU samples only (the default, as py-spy) */
+	TIME_WALL,    /* --idle: on-CPU and off-CPU time: wall-clock time */
+	TIME_OFF_CPU, /* --off-cpu: off-CPU time only */
+};
+
 struct cli_options {
 	enum cli_command command;
 	pid_t pid;	/* 0: run `program` instead */
@@ -25,6 +33,10 @@ struct cli_options {
 	const char *output; /* NULL: a generated name */
 	enum output_format format;
 	unsigned int max_frames;
+	enum time_mode time_mode;
+	bool gil_only; /* --gil: only samples whose thread holds the GIL */
+	bool kernel;   /* --kernel: kernel stacks below the Python frames */
+	bool threads;  /* --threads: a root frame and a summary per thread */
 };
 
 #define CLI_DEFAULT_RATE 100

@@ -10,11 +10,15 @@
 #include "pyebpf.h"
 
 _Static_assert(sizeof(struct pyebpf_py_offsets) == 48, "pyebpf_py_offsets layout");
-_Static_assert(sizeof(struct pyebpf_proc) == 72, "pyebpf_proc layout");
+_Static_assert(sizeof(struct pyebpf_proc) == 120, "pyebpf_proc layout");
 _Static_assert(offsetof(struct pyebpf_proc, off) == 16, "pyebpf_proc.off");
 _Static_assert(offsetof(struct pyebpf_proc, tstate_read_size) == 64, "pyebpf_proc sizes");
+_Static_assert(offsetof(struct pyebpf_proc, gil_locked_addr) == 72, "pyebpf_proc gil");
 _Static_assert(sizeof(struct pyebpf_frame) == 16, "pyebpf_frame layout");
-_Static_assert(PYEBPF_SAMPLE_HEADER_SIZE == 32, "pyebpf_sample header");
+_Static_assert(PYEBPF_SAMPLE_HEADER_SIZE == 56, "pyebpf_sample header");
+_Static_assert(offsetof(struct pyebpf_sample, kframes_room) ==
+		       PYEBPF_SAMPLE_HEADER_SIZE + PYEBPF_MAX_FRAMES * sizeof(struct pyebpf_frame),
+	       "kernel stack room follows the frames");
 _Static_assert(offsetof(struct pyebpf_sample, frames) == PYEBPF_SAMPLE_HEADER_SIZE,
 	       "pyebpf_sample frames follow the header");
 _Static_assert((PYEBPF_MAX_FRAMES & (PYEBPF_MAX_FRAMES - 1)) == 0, "power of two");

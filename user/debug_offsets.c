@@ -290,6 +290,16 @@ static const enum value kernel_values[] = {
 	V_TSTATE_DATASTACK_CHUNK,
 };
 
+/* The GIL's values, all offsets in PyInterpreterState; read apart from the
+ * others because a GIL that does not add up is left unknown, not fatal. */
+enum gil_value {
+	G_CEVAL_GIL,	     /* ceval.gil, the pointer to the GIL in use */
+	G_GIL_RUNTIME_STATE, /* _gil, the interpreter's own GIL */
+	G_LOCKED,	     /* _gil.locked */
+	G_HOLDER,	     /* _gil.last_holder */
+	G__COUNT,
+};
+
 /* Where one version keeps everything in its block. */
 struct known_layout {
 	int minor;
@@ -298,6 +308,7 @@ struct known_layout {
 	unsigned short section_pos[S__COUNT]; /* of each section's size */
 	unsigned short value_pos[V__COUNT];
 	unsigned short ascii_size_pos; /* unicode_object.asciiobject_size */
+	unsigned short gil_pos[G__COUNT];
 };
 
 #define KNOWN_LAYOUT(S, minor_, shim_min)                                                         \
@@ -350,6 +361,12 @@ struct known_layout {
 				[V_BYTES_OB_SVAL] = offsetof(S, bytes_object.ob_sval),            \
 			},                                                                        \
 		.ascii_size_pos = offsetof(S, unicode_object.asciiobject_size),                   \
+		.gil_pos = {                                                                      \
+			[G_CEVAL_GIL] = offsetof(S, interpreter_state.ceval_gil),                 \
+			[G_GIL_RUNTIME_STATE] = offsetof(S, interpreter_state.gil_runtime_state), \
+			[G_LOCKED] = offsetof(S, interpreter_state.gil_runtime_state_locked),     \
+			[G_HOLDER] = offsetof(S, interpreter_state.gil_runtime_state_holder),     \
+		},                                                                                \
 	}
 
 static const struct known_layout known_layouts[] = {
@@ -435,6 +452,57 @@ static const struct known_layout *find_layout(uint32_t hex, const char **why)
 	}
 	set_why(why, "Python %s debug offsets layout is not supported", name);
 	return NULL;
+}
+
+/* sizeof(pthread_cond_t) and sizeof(pthread_mutex_t) on x86-64 glibc and
+ * musl */
+#define COND_SIZE 48
+#define MUTEX_SIZE 40
+/* how far into struct _gil_runtime_state its flags may lie */
+#define MAX_GIL_FLAGS 256
+
+/*
+ * The GIL from the block, or every field PYEBPF_NO_FIELD when its values do
+ * not add up. The block gives where the pointer to the GIL is and where
+ * locked and last_holder are inside it; not where its condition variables
+ * are, nor its size. Those follow from the struct, the same from 3.7 to
+ * 3.14 in GIL builds: {interval, last_holder, int locked, switch_number,
+ * cond, mutex, switch_cond, switch_mutex} (the generated 3.13 table entry,
+ * measured from DWARF, is compared with this by the unit test).
+ */
+static void parse_gil(const unsigned char *buf, const struct known_layout *kl, uint64_t interp_size,
+		      struct py_gil_layout *g)
+{
+	uint64_t ptr = read_u64(buf, kl->gil_pos[G_CEVAL_GIL]);
+	uint64_t base = read_u64(buf, kl->gil_pos[G_GIL_RUNTIME_STATE]);
+	uint64_t locked = read_u64(buf, kl->gil_pos[G_LOCKED]);
+	uint64_t holder = read_u64(buf, kl->gil_pos[G_HOLDER]);
+	uint64_t cond, size;
+
+	g->runtime_gil = PYEBPF_NO_FIELD; /* where the main interpreter is: not said */
+	g->interp_gil_ptr = PYEBPF_NO_FIELD;
+	g->last_holder = PYEBPF_NO_FIELD;
+	g->locked = PYEBPF_NO_FIELD;
+	g->cond = PYEBPF_NO_FIELD;
+	g->size = PYEBPF_NO_FIELD;
+
+	if (ptr > interp_size || interp_size - ptr < 8 || base > interp_size || locked < base ||
+	    holder < base || locked - base > MAX_GIL_FLAGS || holder - base > MAX_GIL_FLAGS)
+		return;
+	locked -= base;
+	holder -= base;
+	/* the order the derivation below relies on */
+	if (holder + 8 > locked)
+		return;
+	cond = ((locked + 4 + 7) & ~7ull) + 8; /* after unsigned long switch_number */
+	size = cond + 2 * (COND_SIZE + MUTEX_SIZE);
+	if (size > interp_size - base)
+		return;
+	g->interp_gil_ptr = (int)ptr;
+	g->last_holder = (int)holder;
+	g->locked = (int)locked;
+	g->cond = (int)cond;
+	g->size = (int)size;
 }
 
 int py_debug_offsets_parse(const void *runtime_start, size_t len, struct py_layout *out,
@@ -604,6 +672,7 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len, struct py_layo
 	l.unicode_compact_size = (int)ascii_size + 16;
 	l.bytes_size = (int)v[V_BYTES_OB_SIZE];
 	l.bytes_sval = (int)v[V_BYTES_OB_SVAL];
+	parse_gil(buf, kl, sizes[S_INTERP], &l.gil);
 
 	*out = l;
 	return 0;

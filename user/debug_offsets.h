@@ -31,8 +31,11 @@
  * every field of *out is set: the offsets the block provides, and fixed
  * values for the rest (tstate_cframe and cframe_current_frame are
  * PYEBPF_NO_FIELD, instructions are PYEBPF_INSTR_POINTER, line tables are
- * PY_LINETABLE_LOCATIONS). The kernel-side offsets are only known to fit
- * an __s16; callers still run py_layout_validate() for the BPF windows.
+ * PY_LINETABLE_LOCATIONS). The GIL (out->gil) has no runtime_gil, and its
+ * condition variables and size are derived from the 3.7 to 3.14 struct;
+ * values that do not add up leave every GIL field PYEBPF_NO_FIELD rather
+ * than fail. The kernel-side offsets are only known to fit an __s16;
+ * callers still run py_layout_validate() for the BPF windows.
  *
  * *version_hex (if not NULL) receives the block's PY_VERSION_HEX as soon
  * as it is read, so also with -ENOTSUP and most -EINVAL. *out is written

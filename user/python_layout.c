@@ -39,6 +39,7 @@ struct user_field {
 
 /* clang-format off */
 #define USER(l, f, req) { (l)->f, (req), "missing or negative offset " #f }
+#define GIL(g, f, req) { (g)->f, (req), "missing or negative offset gil." #f }
 /* clang-format on */
 
 static bool present(int off)
@@ -195,6 +196,43 @@ static const char *check_userspace(const struct py_layout *l)
 	return NULL;
 }
 
+/* The futex range of the GIL's condvars and mutexes stays small: two of
+ * each are 176 bytes on x86-64 glibc and musl. */
+#define MAX_GIL_SIZE 1024
+
+/* Either no GIL struct at all (3.6 uses static variables; a source that
+ * does not know it), or a complete one: the flags lie before the condition
+ * variables, which run to the end of the struct. */
+static const char *check_gil(const struct py_gil_layout *g)
+{
+	const struct user_field fields[] = {
+		GIL(g, last_holder, true),  GIL(g, locked, true),
+		GIL(g, cond, true),	    GIL(g, size, true),
+		GIL(g, runtime_gil, false), GIL(g, interp_gil_ptr, false),
+	};
+	size_t i;
+
+	if (!present(g->runtime_gil) && !present(g->interp_gil_ptr) && !present(g->last_holder) &&
+	    !present(g->locked) && !present(g->cond) && !present(g->size))
+		return NULL;
+	if (!present(g->runtime_gil) && !present(g->interp_gil_ptr))
+		return "GIL offsets without runtime_gil or interp_gil_ptr";
+	for (i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		int off = fields[i].off;
+
+		if (off < 0 && (fields[i].required || off != PYEBPF_NO_FIELD))
+			return fields[i].why;
+	}
+	if (g->size > MAX_GIL_SIZE)
+		return "GIL size is too large";
+	if (g->last_holder + PTR_SIZE > g->cond || g->locked + INT_SIZE > g->cond ||
+	    g->cond >= g->size)
+		return "GIL fields are not before its condition variables";
+	if (g->last_holder < g->locked + INT_SIZE && g->locked < g->last_holder + PTR_SIZE)
+		return "GIL last_holder and locked overlap";
+	return NULL;
+}
+
 int py_layout_validate(const struct py_layout *layout, const char **why)
 {
 	const char *reason = "no layout";
@@ -205,6 +243,8 @@ int py_layout_validate(const struct py_layout *layout, const char **why)
 			reason = check_kernel_required(&layout->bpf);
 		if (!reason)
 			reason = check_userspace(layout);
+		if (!reason)
+			reason = check_gil(&layout->gil);
 	}
 
 	if (!reason)

@@ -8,7 +8,8 @@
  *   - 3.13 and later: the _Py_DebugOffsets block at the start of
  *     _PyRuntime (debug_offsets.c), so new versions need no table;
  *   - 3.6 to 3.12: tables generated from the debug info of real builds by
- *     tools/gen_python_layouts.py (python_layouts_table.c).
+ *     tools/gen_python_layouts.py (python_layouts_table.c), which also
+ *     holds 3.13's GIL: its debug offsets lack part of it.
  * All offsets are bytes; PYEBPF_NO_FIELD (-1) marks a missing field.
  */
 #ifndef PYEBPF_PYTHON_LAYOUT_H
@@ -25,6 +26,29 @@ enum py_linetable_kind {
 	PY_LINETABLE_LNOTAB = 0,    /* co_lnotab, 3.6 - 3.9 */
 	PY_LINETABLE_310 = 1,	    /* co_linetable, 3.10 */
 	PY_LINETABLE_LOCATIONS = 2, /* co_linetable location table, 3.11+ */
+};
+
+/*
+ * Where the GIL is. 3.7 and later keep it in a struct _gil_runtime_state
+ * {interval, last_holder, locked, switch_number, cond, mutex, switch_cond,
+ * switch_mutex}; 3.6 keeps the same things in static variables of ceval.c,
+ * found by their names (python_process.c), so every field is
+ * PYEBPF_NO_FIELD there. Offsets are bytes.
+ */
+struct py_gil_layout {
+	/* offset in _PyRuntimeState of the main interpreter's GIL:
+	 * ceval.gil (3.7 to 3.11), _main_interpreter._gil (3.12, 3.13); an
+	 * address known before the interpreter has started */
+	int runtime_gil;
+	/* offset of PyInterpreterState.ceval.gil, the pointer to the GIL an
+	 * interpreter uses (3.12+) */
+	int interp_gil_ptr;
+	/* inside struct _gil_runtime_state */
+	int last_holder; /* PyThreadState * */
+	int locked;	 /* int: 1 held, 0 free, -1 not created */
+	int cond;	 /* the first condition variable; from here to the end of
+			    the struct are only its condvars and mutexes */
+	int size;	 /* sizeof(struct _gil_runtime_state) */
 };
 
 struct py_layout {
@@ -61,6 +85,8 @@ struct py_layout {
 	/* PyBytesObject */
 	int bytes_size; /* ob_size */
 	int bytes_sval; /* ob_sval */
+
+	struct py_gil_layout gil;
 };
 
 /*
@@ -70,9 +96,19 @@ struct py_layout {
 const struct py_layout *py_layout_table_lookup(int major, int minor);
 
 /*
+ * The GIL layout measured from the debug info of a real 3.<minor> build:
+ * that of the generated table for 3.6 to 3.12, and a GIL-only entry for
+ * 3.13 (whose _Py_DebugOffsets lack the GIL's size, condition variables
+ * and place in _PyRuntime). NULL with errno ENOENT for other versions. Static; do not
+ * free.
+ */
+const struct py_gil_layout *py_gil_layout_table_lookup(int major, int minor);
+
+/*
  * Check that every kernel-side offset fits the window BPF reads it from
  * (PYEBPF_*_WINDOW) and is otherwise sane, so a bad table or hostile debug
- * offsets can never make the kernel read outside its buffers.
+ * offsets can never make the kernel read outside its buffers. The GIL must
+ * be absent (every field PYEBPF_NO_FIELD) or whole and consistent.
  * Returns 0, or -EINVAL with a reason in *why (static string).
  */
 int py_layout_validate(const struct py_layout *layout, const char **why);

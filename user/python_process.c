@@ -128,6 +128,22 @@ static int locate(const struct elf_file *ef, const struct proc_maps *maps, const
 	return elf_file__runtime_address(ef, maps, m, vaddr, addr);
 }
 
+/*
+ * The debug offsets say where the GIL's flags are but not where the main
+ * interpreter lives in _PyRuntime, which is what finds the GIL before the
+ * interpreter has started (a launched program is inspected then). Where
+ * DWARF measured this version (3.13) and agrees with the target, take it.
+ */
+static void use_measured_gil(struct py_layout *layout)
+{
+	const struct py_gil_layout *m = py_gil_layout_table_lookup(layout->major, layout->minor);
+	const struct py_gil_layout *g = &layout->gil;
+
+	if (m && m->interp_gil_ptr == g->interp_gil_ptr && m->last_holder == g->last_holder &&
+	    m->locked == g->locked)
+		layout->gil = *m;
+}
+
 static int load_layout(struct python_process *pp, int major, int minor, char *why, size_t why_size)
 {
 	const struct py_layout *table;
@@ -139,8 +155,10 @@ static int load_layout(struct python_process *pp, int major, int minor, char *wh
 	/* 3.13+ describe themselves; try that first for any version */
 	if (pp->runtime_addr && !remote_read(pp->pid, pp->runtime_addr, block, sizeof(block))) {
 		err = py_debug_offsets_parse(block, sizeof(block), &pp->layout, &hex, &reason);
-		if (!err)
+		if (!err) {
+			use_measured_gil(&pp->layout);
 			return 0;
+		}
 		if (err != -ENOENT)
 			return fail(why, why_size, err == -ENOTSUP ? -ENOTSUP : err,
 				    "unsupported Python %s: %s", pp->version,
@@ -154,6 +172,106 @@ static int load_layout(struct python_process *pp, int major, int minor, char *wh
 			    pp->version, OLDEST_MINOR);
 	pp->layout = *table;
 	return 0;
+}
+
+/* The wait range of one of 3.6's condition variables and its mutex,
+ * static variables of ceval.c: both when they lie next to each other, else
+ * the condition variable alone (where threads wait for the GIL). */
+static void static_wait_range(const struct elf_file *ef, const struct proc_maps *maps,
+			      const struct proc_map *m, const char *cond, const char *mutex,
+			      uint64_t *lo, uint64_t *hi)
+{
+	uint64_t c, c_size, mu, mu_size, start, end, a, b;
+
+	if (elf_file__symbol(ef, cond, &c, &c_size) || !c_size)
+		return;
+	start = c;
+	end = c + c_size;
+	if (!elf_file__symbol(ef, mutex, &mu, &mu_size) && mu_size) {
+		uint64_t s = mu < c ? mu : c;
+		uint64_t e = mu + mu_size > end ? mu + mu_size : end;
+
+		/* alignment may pad them, but nothing else fits between */
+		if (e - s <= c_size + mu_size + 64) {
+			start = s;
+			end = e;
+		}
+	}
+	/* both ends in the same mapping of the same segment */
+	if (elf_file__runtime_address(ef, maps, m, start, &a) ||
+	    elf_file__runtime_address(ef, maps, m, end - 1, &b) || b - a != end - 1 - start)
+		return;
+	*lo = a;
+	*hi = b + 1;
+}
+
+/* 3.6: static variables of ceval.c (ceval_gil.h), in .symtab only. */
+static void find_static_gil(struct python_process *pp, const struct elf_file *ef,
+			    const struct proc_maps *maps, const struct proc_map *m)
+{
+	struct python_gil *gil = &pp->gil;
+	uint64_t size;
+
+	if (elf_file__symbol(ef, "gil_locked", NULL, &size) || size != 4 ||
+	    elf_file__symbol(ef, "gil_last_holder", NULL, &size) || size != 8 ||
+	    locate(ef, maps, m, "gil_locked", NULL, &gil->locked_addr) ||
+	    locate(ef, maps, m, "gil_last_holder", NULL, &gil->holder_addr)) {
+		memset(gil, 0, sizeof(*gil));
+		return;
+	}
+	static_wait_range(ef, maps, m, "gil_cond", "gil_mutex", &gil->wait_lo[0], &gil->wait_hi[0]);
+	static_wait_range(ef, maps, m, "switch_cond", "switch_mutex", &gil->wait_lo[1],
+			  &gil->wait_hi[1]);
+}
+
+/* The main interpreter (id 0, the first created: the end of the list),
+ * or 0 when the interpreter has not started. */
+static uint64_t main_interpreter(const struct python_process *pp)
+{
+	const struct py_layout *l = &pp->layout;
+	uint64_t interp, last = 0, id;
+	int i;
+
+	if (remote_read_u64(pp->pid, pp->interp_head_addr, &interp))
+		return 0;
+	for (i = 0; interp && i < PYEBPF_MAX_INTERPRETERS; i++) {
+		last = interp;
+		if (l->interp_id >= 0 && !remote_read_u64(pp->pid, interp + l->interp_id, &id) &&
+		    id == 0)
+			return interp;
+		if (remote_read_u64(pp->pid, interp + l->bpf.interp_next, &interp))
+			break;
+	}
+	return last;
+}
+
+/* Where the GIL's flags and futexes are; pp->gil stays 0 if unknown. */
+static void find_gil(struct python_process *pp, const struct elf_file *ef,
+		     const struct proc_maps *maps, const struct proc_map *m)
+{
+	const struct py_gil_layout *g = &pp->layout.gil;
+	uint64_t base = 0, interp, ptr;
+	int locked;
+
+	if (!pp->runtime_addr) {
+		find_static_gil(pp, ef, maps, m);
+		return;
+	}
+	if (g->size <= 0)
+		return;
+	if (g->runtime_gil >= 0)
+		base = pp->runtime_addr + (uint64_t)g->runtime_gil;
+	/* 3.12+: the pointer the running interpreter uses wins */
+	if (g->interp_gil_ptr >= 0 && (interp = main_interpreter(pp)) &&
+	    !remote_read_u64(pp->pid, interp + (uint64_t)g->interp_gil_ptr, &ptr) && ptr)
+		base = ptr;
+	/* an address that cannot be read is no GIL */
+	if (!base || remote_read(pp->pid, base + (uint64_t)g->locked, &locked, sizeof(locked)))
+		return;
+	pp->gil.locked_addr = base + (uint64_t)g->locked;
+	pp->gil.holder_addr = base + (uint64_t)g->last_holder;
+	pp->gil.wait_lo[0] = base + (uint64_t)g->cond;
+	pp->gil.wait_hi[0] = base + (uint64_t)g->size;
 }
 
 int python_process__inspect(pid_t pid, struct python_process *pp, char *why, size_t why_size)
@@ -273,6 +391,7 @@ int python_process__inspect(pid_t pid, struct python_process *pp, char *why, siz
 			   "cannot read the memory of pid %d: %s", (int)pid, strerror(-err));
 		goto out;
 	}
+	find_gil(pp, ef, maps, m);
 	err = 0;
 out:
 	elf_file__free(ef);
@@ -301,6 +420,12 @@ void python_process__bpf_config(const struct python_process *pp, struct pyebpf_p
 	proc->interp_head_addr = pp->interp_head_addr;
 	proc->code_type_addr = pp->code_type_addr;
 	proc->off = *o;
+	proc->gil_locked_addr = pp->gil.locked_addr;
+	proc->gil_holder_addr = pp->gil.holder_addr;
+	for (int i = 0; i < 2; i++) {
+		proc->gil_wait_lo[i] = pp->gil.wait_lo[i];
+		proc->gil_wait_hi[i] = pp->gil.wait_hi[i];
+	}
 
 	t = end_of(o->tstate_next, 8, t);
 	t = end_of(o->tstate_thread_id, 8, t);

@@ -19,6 +19,20 @@
 #include "pyebpf.h"
 #include "python_layout.h"
 
+/*
+ * The main interpreter's GIL, as addresses in the target; all 0 when it
+ * could not be found (the process is still profiled, without GIL state).
+ * A thread holds the GIL iff *(int *)locked_addr > 0 and
+ * *(PyThreadState **)holder_addr is its thread state.
+ */
+struct python_gil {
+	uint64_t locked_addr; /* int: 1 held, 0 free, -1 not created yet */
+	uint64_t holder_addr; /* PyThreadState *: the thread that took it last */
+	/* its mutexes and condition variables: a thread blocked in futex()
+	 * on an address in [lo, hi) waits for the GIL; unused are [0, 0) */
+	uint64_t wait_lo[2], wait_hi[2];
+};
+
 struct python_process {
 	pid_t pid;
 	char version[32];      /* "3.12.1", or "3.12" when the patch is unknown */
@@ -28,6 +42,7 @@ struct python_process {
 	uint64_t interp_head_addr;
 	uint64_t code_type_addr;
 	struct py_layout layout;
+	struct python_gil gil;
 };
 
 /*
@@ -38,6 +53,7 @@ struct python_process {
  *   -ENOTSUP a Python version pyebpf does not support (named in `why`)
  *   -EACCES / -EPERM  not allowed to read the process
  *   other    the interpreter's data could not be read or is inconsistent
+ * A GIL that cannot be found is no error: out->gil is then all 0.
  */
 int python_process__inspect(pid_t pid, struct python_process *out, char *why, size_t why_size);
 

@@ -16,14 +16,17 @@
 #include <unistd.h>
 
 #include "folded.h"
+#include "kernel_symbols.h"
 #include "launcher.h"
 #include "output_file.h"
 #include "profile.h"
 #include "python_process.h"
+#include "sample_stacks.h"
 #include "sampler.h"
 #include "summary.h"
 #include "symbolizer.h"
 #include "system_checks.h"
+#include "time_split.h"
 
 /* How often the ring buffer is drained when nothing wakes us. */
 #define POLL_INTERVAL_MS 50
@@ -42,6 +45,9 @@ struct recorder {
 	struct output_file *out;
 	struct target target;
 	uint32_t *stack; /* scratch: frame ids of one sample, root first */
+	struct sample_stacks_opts stack_opts;
+	struct kernel_symbols *ksyms; /* --kernel */
+	struct time_accounts *times;
 
 	pid_t child; /* the program we started, 0 when attached */
 	bool child_exited;
@@ -49,8 +55,8 @@ struct recorder {
 	bool target_gone;
 	bool stop;
 
-	uint64_t samples, error_samples;
-	double started, ended; /* CLOCK_MONOTONIC seconds */
+	uint64_t samples, error_samples; /* records that went into the profile */
+	double started, ended;		 /* CLOCK_MONOTONIC seconds */
 };
 
 static double now_s(void)
@@ -73,54 +79,35 @@ static void report(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int intern(struct recorder *r, const char *function, const char *file, int line,
-		  uint32_t *id)
+static int resolve_frame(const struct pyebpf_frame *frame, struct resolved_frame *out, void *ctx)
 {
-	return profile__intern_frame(r->profile, function, file, line, id);
+	return symbolizer__resolve(ctx, frame, out);
 }
 
-/* One sample from the kernel: symbolize it and add it to the profile. */
+/* One record from the kernel: account its time, symbolize it and add it to
+ * the profile. */
 static int on_sample(const struct pyebpf_sample *s, void *ctx)
 {
 	struct recorder *r = ctx;
 	struct target *t = &r->target;
-	bool error = s->flags & (PYEBPF_SAMPLE_READ_ERROR | PYEBPF_SAMPLE_CYCLE);
-	size_t n = 0;
-	int i, err;
+	struct sample_stacks_result res;
+	int err;
 
 	if ((pid_t)s->pid != t->pid || !t->sym)
 		return 0; /* a process we no longer follow */
-	r->samples++;
-
-	if (s->flags & PYEBPF_SAMPLE_TRUNCATED) {
-		err = intern(r, "[truncated]", NULL, 0, &r->stack[n]);
-		if (err)
-			return err;
-		n++;
+	err = time_accounts__add(r->times, s, r->stack_opts.period_ns);
+	if (err)
+		return err;
+	err = sample_stacks_add(r->profile, &r->stack_opts, s, resolve_frame, t->sym, r->stack,
+				&res);
+	if (err)
+		return err;
+	if (res.added) {
+		r->samples++;
+		if (res.had_errors || (s->flags & (PYEBPF_SAMPLE_READ_ERROR | PYEBPF_SAMPLE_CYCLE)))
+			r->error_samples++;
 	}
-	/* the kernel sends leaf first; profiles are root first */
-	for (i = s->n_frames - 1; i >= 0; i--) {
-		struct resolved_frame f;
-
-		err = symbolizer__resolve(t->sym, &s->frames[i], &f);
-		if (err == SYMBOLIZER_SHIM)
-			continue;
-		if (err)
-			error = true;
-		err = intern(r, f.function, f.file, f.line > 0 ? f.line : 0, &r->stack[n]);
-		if (err)
-			return err;
-		n++;
-	}
-	if (n == 0 || (n == 1 && (s->flags & PYEBPF_SAMPLE_TRUNCATED))) {
-		err = intern(r, "[no Python frames]", NULL, 0, &r->stack[n]);
-		if (err)
-			return err;
-		n++;
-	}
-	if (error)
-		r->error_samples++;
-	return profile__add(r->profile, r->stack, n, 1);
+	return 0;
 }
 
 static void target_reset(struct target *t)
@@ -142,6 +129,11 @@ static int target_start(struct recorder *r)
 	if (!t->sym)
 		return -errno;
 	python_process__bpf_config(&t->pp, &proc);
+	if (r->opts->gil_only && !proc.gil_locked_addr) {
+		report("--gil: cannot find the GIL of pid %d (Python %s)", (int)t->pid,
+		       t->pp.version);
+		return -ENOTSUP;
+	}
 	err = sampler__add_process(r->sampler, (uint32_t)t->pid, &proc);
 	if (err)
 		report("cannot register pid %d with the BPF sampler: %s", (int)t->pid,
@@ -308,9 +300,18 @@ static void print_summary(struct recorder *r)
 		sampler__stats(r->sampler, stats);
 	fprintf(stderr, "\npyebpf: profiled pid %d (Python %s, %s) for %.2f s at %u Hz\n",
 		(int)pp->pid, pp->version, pp->executable, r->ended - r->started, r->opts->rate_hz);
-	fprintf(stderr, "  samples: %llu, with errors: %llu, lost: %llu\n",
-		(unsigned long long)r->samples, (unsigned long long)r->error_samples,
-		(unsigned long long)stats[PYEBPF_STAT_LOST]);
+	if (r->opts->time_mode == TIME_CPU)
+		fprintf(stderr, "  samples: %llu, with errors: %llu, lost: %llu\n",
+			(unsigned long long)r->samples, (unsigned long long)r->error_samples,
+			(unsigned long long)stats[PYEBPF_STAT_LOST]);
+	else
+		fprintf(stderr,
+			"  records: %llu (on-CPU samples and off-CPU intervals), with errors: "
+			"%llu, lost: %llu\n",
+			(unsigned long long)r->samples, (unsigned long long)r->error_samples,
+			(unsigned long long)stats[PYEBPF_STAT_LOST]);
+	if (r->opts->time_mode != TIME_CPU || r->opts->gil_only)
+		time_accounts__print(stderr, r->times, r->opts->threads);
 	if (stats[PYEBPF_STAT_TRUNCATED])
 		fprintf(stderr, "  stacks cut at %u frames: %llu (see --max-frames)\n",
 			r->opts->max_frames, (unsigned long long)stats[PYEBPF_STAT_TRUNCATED]);
@@ -328,7 +329,18 @@ static void print_summary(struct recorder *r)
 	}
 	fprintf(stderr, "  wrote %s (%s)\n", output_file__path(r->out), "folded stacks");
 	if (r->samples)
-		summary__print(stderr, r->profile, SUMMARY_ROWS, profile__total(r->profile));
+		summary__print_weights(stderr, r->profile, SUMMARY_ROWS, profile__total(r->profile),
+				       sample_stacks_weights_are_ns(r->opts->time_mode));
+	else if (r->opts->gil_only)
+		fprintf(stderr,
+			"pyebpf: warning: no samples: no thread of pid %d held the GIL "
+			"on a CPU while profiled\n",
+			(int)pp->pid);
+	else if (r->opts->time_mode == TIME_OFF_CPU)
+		fprintf(stderr,
+			"pyebpf: warning: no samples: no Python thread of pid %d was off CPU "
+			"while profiled\n",
+			(int)pp->pid);
 	else
 		fprintf(stderr,
 			"pyebpf: warning: no samples: pid %d did not run on a CPU while "
@@ -342,6 +354,9 @@ int record_run(const struct cli_options *opts)
 	struct sampler_opts so = {
 		.rate_hz = opts->rate_hz,
 		.max_frames = opts->max_frames,
+		.off_cpu = opts->time_mode != TIME_CPU,
+		.gil_state = opts->gil_only || opts->time_mode != TIME_CPU,
+		.kernel_stacks = opts->kernel,
 		.on_sample = on_sample,
 		.ctx = &r,
 	};
@@ -363,9 +378,17 @@ int record_run(const struct cli_options *opts)
 		report("%s", why);
 		return 1;
 	}
+	if (opts->kernel) {
+		r.ksyms = kernel_symbols__load(NULL, why, sizeof(why));
+		if (!r.ksyms) {
+			report("--kernel: %s", why);
+			goto cleanup;
+		}
+	}
 	r.profile = profile__new();
-	r.stack = calloc(PYEBPF_MAX_FRAMES + 2, sizeof(*r.stack));
-	if (!r.profile || !r.stack) {
+	r.times = time_accounts__new();
+	r.stack = calloc(SAMPLE_STACKS_MAX_DEPTH, sizeof(*r.stack));
+	if (!r.profile || !r.stack || !r.times) {
 		report("out of memory");
 		goto cleanup;
 	}
@@ -384,8 +407,23 @@ int record_run(const struct cli_options *opts)
 		report("%s", why);
 		goto cleanup;
 	}
+	r.stack_opts = (struct sample_stacks_opts){
+		.mode = opts->time_mode,
+		.gil_only = opts->gil_only,
+		.threads = opts->threads,
+		.kernel = r.ksyms,
+		.period_ns = sampler__period_ns(r.sampler),
+	};
 	if (target_start(&r))
 		goto cleanup;
+	if (so.off_cpu) {
+		/* threads blocked since before we came: time them from now */
+		err = sampler__snapshot_off_cpu(r.sampler);
+		if (err) {
+			report("cannot read the threads that are off CPU: %s", strerror(-err));
+			goto cleanup;
+		}
+	}
 	if (r.child) {
 		err = launcher__run(r.child);
 		if (err) {
@@ -400,6 +438,8 @@ int record_run(const struct cli_options *opts)
 	err = poll_loop(&r, sfd, pidfd);
 	r.ended = now_s();
 	sampler__set_enabled(r.sampler, false);
+	if (so.off_cpu)
+		sampler__flush_off_cpu(r.sampler); /* threads still off CPU, up to now */
 	sampler__consume(r.sampler);
 	if (err) {
 		report("sampling failed: %s", strerror(-err));
@@ -429,6 +469,8 @@ cleanup:
 	if (sfd >= 0)
 		close(sfd);
 	free(r.stack);
+	time_accounts__free(r.times);
+	kernel_symbols__free(r.ksyms);
 	profile__free(r.profile);
 	output_file__free(r.out);
 	return exit_code;

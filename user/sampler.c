@@ -13,10 +13,16 @@
 #include <unistd.h>
 
 #include "pyebpf.skel.h"
+#include "thread_snapshot.skel.h"
 
 struct sampler {
 	struct pyebpf_bpf *skel;
 	struct bpf_program *prog; /* the sampling program attached */
+	uint64_t period_ns;
+	/* off-CPU profiling */
+	struct bpf_link *switch_link, *wakeup_link;
+	struct thread_snapshot_bpf *snap;
+	struct bpf_link *snap_link;
 	struct ring_buffer *ring;
 	int *perf_fds;
 	struct bpf_link **links;
@@ -48,7 +54,8 @@ static int handle_record(void *ctx, void *data, size_t size)
 	const struct pyebpf_sample *sample = data;
 
 	if (size < PYEBPF_SAMPLE_HEADER_SIZE || sample->n_frames > PYEBPF_MAX_FRAMES ||
-	    size < PYEBPF_SAMPLE_HEADER_SIZE + sample->n_frames * sizeof(struct pyebpf_frame))
+	    sample->n_kframes > PYEBPF_MAX_KFRAMES ||
+	    size < pyebpf_sample_size(sample->n_frames, sample->n_kframes))
 		return 0; /* malformed: cannot come from our program; ignore */
 	s->cb_result = s->on_sample(sample, s->ctx);
 	return s->cb_result;
@@ -74,6 +81,112 @@ static void explain_errno(int err, const char *what, char *why, size_t why_size)
 	else if (err == ENOSYS)
 		hint = " (the kernel was built without BPF or perf events)";
 	snprintf(why, why_size, "%s: %s%s", what, strerror(err), hint);
+}
+
+static void explain_load_error(int err, char *why, size_t why_size)
+{
+	if ((err == EACCES || err == EINVAL) && geteuid() == 0)
+		/* root and still refused: the verifier said no */
+		snprintf(why, why_size,
+			 "the kernel rejected pyebpf's BPF program (%s); please report it "
+			 "with the verifier log from PYEBPF_DEBUG=1",
+			 strerror(err));
+	else
+		explain_errno(err, "cannot load the BPF programs", why, why_size);
+}
+
+/* The scheduler programs, and the snapshot iterator that shares their
+ * maps. Returns 0 or a positive errno with `why` filled. */
+static int load_off_cpu(struct sampler *s, const struct sampler_opts *opts, char *why,
+			size_t why_size)
+{
+	struct thread_snapshot_bpf *snap;
+	int err;
+
+	s->switch_link = bpf_program__attach(s->skel->progs.on_switch);
+	if (!s->switch_link) {
+		err = errno;
+		explain_errno(err, "cannot attach to the sched_switch tracepoint", why, why_size);
+		return err;
+	}
+	s->wakeup_link = bpf_program__attach(s->skel->progs.on_wakeup);
+	if (!s->wakeup_link) {
+		err = errno;
+		explain_errno(err, "cannot attach to the sched_wakeup tracepoint", why, why_size);
+		return err;
+	}
+
+	snap = s->snap = thread_snapshot_bpf__open();
+	if (!snap) {
+		err = errno;
+		explain_errno(err, "cannot open the BPF object", why, why_size);
+		return err;
+	}
+	snap->rodata->max_frames = opts->max_frames;
+	snap->rodata->gil_state = opts->gil_state;
+	snap->rodata->kernel_stacks = opts->kernel_stacks;
+	if (bpf_map__reuse_fd(snap->maps.procs, bpf_map__fd(s->skel->maps.procs)) ||
+	    bpf_map__reuse_fd(snap->maps.off_cpu, bpf_map__fd(s->skel->maps.off_cpu)) ||
+	    bpf_map__reuse_fd(snap->maps.samples, bpf_map__fd(s->skel->maps.samples)) ||
+	    bpf_map__reuse_fd(snap->maps.stats, bpf_map__fd(s->skel->maps.stats))) {
+		err = errno;
+		explain_errno(err, "cannot share the BPF maps", why, why_size);
+		return err;
+	}
+	err = thread_snapshot_bpf__load(snap);
+	if (err) {
+		explain_load_error(-err, why, why_size);
+		return -err;
+	}
+	s->snap_link = bpf_program__attach_iter(snap->progs.snapshot_threads, NULL);
+	if (!s->snap_link) {
+		err = errno;
+		explain_errno(err, "cannot create the thread iterator", why, why_size);
+		return err;
+	}
+	return 0;
+}
+
+/* One pass of the thread iterator in `mode` (thread_snapshot.bpf.c). */
+static int run_snapshot(struct sampler *s, __u32 mode)
+{
+	char buf[64];
+	ssize_t n;
+	int fd;
+
+	if (!s->snap_link)
+		return -EINVAL;
+	s->snap->bss->mode = mode;
+	fd = bpf_iter_create(bpf_link__fd(s->snap_link));
+	if (fd < 0)
+		return -errno;
+	/* the program prints nothing: reading to the end runs it */
+	while ((n = read(fd, buf, sizeof(buf))) > 0)
+		;
+	n = n < 0 ? -errno : 0;
+	close(fd);
+	return (int)n;
+}
+
+int sampler__snapshot_off_cpu(struct sampler *s)
+{
+	return run_snapshot(s, PYEBPF_SNAPSHOT_OFF_CPU);
+}
+
+int sampler__flush_off_cpu(struct sampler *s)
+{
+	if (!s->snap_link)
+		return -EINVAL;
+	/* no new intervals start after this */
+	bpf_link__destroy(s->switch_link);
+	bpf_link__destroy(s->wakeup_link);
+	s->switch_link = s->wakeup_link = NULL;
+	return run_snapshot(s, PYEBPF_FLUSH_OFF_CPU);
+}
+
+uint64_t sampler__period_ns(const struct sampler *s)
+{
+	return s->period_ns;
 }
 
 struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t why_size)
@@ -103,22 +216,25 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 		goto fail;
 	}
 	s->skel->rodata->max_frames = opts->max_frames;
+	s->skel->rodata->gil_state = opts->gil_state;
+	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
 	s->prog = s->skel->progs.sample_python;
+	s->period_ns = 1000000000ull / opts->rate_hz;
 	if (opts->max_processes)
 		bpf_map__set_max_entries(s->skel->maps.procs, opts->max_processes);
+	/* the scheduler programs cost every context switch: only when asked */
+	bpf_program__set_autoload(s->skel->progs.on_switch, opts->off_cpu);
+	bpf_program__set_autoload(s->skel->progs.on_wakeup, opts->off_cpu);
 
 	err = pyebpf_bpf__load(s->skel);
 	if (err) {
-		err = -err;
-		if ((err == EACCES || err == EINVAL) && geteuid() == 0)
-			/* root and still refused: the verifier said no */
-			snprintf(why, why_size,
-				 "the kernel rejected pyebpf's BPF program (%s); please report it "
-				 "with the verifier log from PYEBPF_DEBUG=1",
-				 strerror(err));
-		else
-			explain_errno(err, "cannot load the BPF programs", why, why_size);
+		explain_load_error(-err, why, why_size);
 		goto fail;
+	}
+	if (opts->off_cpu) {
+		err = load_off_cpu(s, opts, why, why_size);
+		if (err)
+			goto fail;
 	}
 
 	s->ring = ring_buffer__new(bpf_map__fd(s->skel->maps.samples), handle_record, s, NULL);
@@ -189,6 +305,10 @@ void sampler__free(struct sampler *s)
 			close(s->perf_fds[cpu]);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
+	bpf_link__destroy(s->snap_link);
+	bpf_link__destroy(s->switch_link);
+	bpf_link__destroy(s->wakeup_link);
+	thread_snapshot_bpf__destroy(s->snap);
 	ring_buffer__free(s->ring);
 	pyebpf_bpf__destroy(s->skel);
 	free(s->links);
@@ -272,14 +392,26 @@ int sampler__enable_run_stats(struct sampler *s)
 	return s->stats_fd < 0 ? -errno : 0;
 }
 
-int sampler__run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+static int prog_run_stats(const struct bpf_program *prog, uint64_t *run_ns, uint64_t *run_cnt)
 {
 	struct bpf_prog_info info = {};
 	__u32 len = sizeof(info);
 
-	if (bpf_obj_get_info_by_fd(bpf_program__fd(s->prog), &info, &len))
+	if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len))
 		return -errno;
 	*run_ns = info.run_time_ns;
 	*run_cnt = info.run_cnt;
 	return 0;
+}
+
+int sampler__run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	return prog_run_stats(s->prog, run_ns, run_cnt);
+}
+
+int sampler__switch_run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt)
+{
+	if (!s->switch_link)
+		return -EINVAL;
+	return prog_run_stats(s->skel->progs.on_switch, run_ns, run_cnt);
 }

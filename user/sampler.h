@@ -5,7 +5,9 @@
  * module that touches the BPF skeleton.
  *
  * Lifecycle: sampler__new (open, configure, load, attach) ->
- * sampler__add_process -> sampler__poll ... -> sampler__free.
+ * sampler__add_process -> [sampler__snapshot_off_cpu] -> sampler__consume
+ * ... -> sampler__set_enabled(false) -> [sampler__flush_off_cpu] ->
+ * sampler__consume -> sampler__free.
  */
 #ifndef PYEBPF_SAMPLER_H
 #define PYEBPF_SAMPLER_H
@@ -28,6 +30,9 @@ struct sampler_opts {
 	unsigned int rate_hz;	 /* samples per second per CPU-busy thread */
 	unsigned int max_frames; /* <= PYEBPF_MAX_FRAMES */
 	unsigned int max_processes;
+	bool off_cpu;	    /* also time every interval a thread is off CPU */
+	bool gil_state;	    /* report whether each sampled thread holds the GIL */
+	bool kernel_stacks; /* append the kernel stack to every record */
 	sampler_cb on_sample;
 	void *ctx;
 };
@@ -43,6 +48,25 @@ void sampler__free(struct sampler *s);
 /* Start or replace the registration of process `pid`. 0 or -errno. */
 int sampler__add_process(struct sampler *s, uint32_t pid, const struct pyebpf_proc *proc);
 int sampler__remove_process(struct sampler *s, uint32_t pid);
+
+/*
+ * Off-CPU profiling only. Threads of registered processes that are off CPU
+ * right now left it before anything could see them go: read their stacks
+ * now and count their time off CPU from this moment. Call once the
+ * processes are registered. 0 or -errno.
+ */
+int sampler__snapshot_off_cpu(struct sampler *s);
+
+/*
+ * Off-CPU profiling only. Stop timing context switches and send the
+ * intervals of threads still off CPU, up to now; deliver them with
+ * sampler__consume. 0 or -errno.
+ */
+int sampler__flush_off_cpu(struct sampler *s);
+
+/* The sampling period in nanoseconds of CPU time: what one on-CPU sample
+ * stands for. */
+uint64_t sampler__period_ns(const struct sampler *s);
 
 /* Pause or resume sampling on every CPU (the programs stay loaded). */
 int sampler__set_enabled(struct sampler *s, bool enabled);
@@ -60,6 +84,9 @@ int sampler__stats(const struct sampler *s, uint64_t out[PYEBPF_STAT__COUNT]);
 /* Cumulative run time (ns) and run count of the sampling program, when the
  * kernel's BPF statistics are enabled (see sampler__enable_run_stats). */
 int sampler__run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt);
+
+/* The same for the context-switch program (off-CPU profiling only). */
+int sampler__switch_run_stats(const struct sampler *s, uint64_t *run_ns, uint64_t *run_cnt);
 
 /* Turn on the kernel's BPF run-time statistics for the sampler's life. */
 int sampler__enable_run_stats(struct sampler *s);

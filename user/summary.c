@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,16 +22,29 @@ struct acc {
 	size_t stack;
 };
 
+bool summary_is_annotation(const struct profile_frame *f)
+{
+	size_t len = strlen(f->function);
+
+	if (f->file)
+		return false;
+	return !strncmp(f->function, "[off-cpu:", 9) || !strncmp(f->function, "[thread ", 8) ||
+	       (len > 4 && !strcmp(f->function + len - 4, "_[k]"));
+}
+
 static int acc_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 {
 	struct acc *a = ctx;
-	const struct profile_frame *f = NULL;
+	const struct profile_frame *f = NULL, *leaf = NULL;
 
 	a->stack++;
 	for (size_t i = 0; i < n; i++) {
 		struct summary_row *row;
 
 		f = profile__frame(a->p, frames[i]);
+		if (summary_is_annotation(f))
+			continue;
+		leaf = f;
 		row = &a->rows[f->function_id];
 		if (a->seen[f->function_id] == a->stack)
 			continue; /* recursion: once per stack */
@@ -39,8 +53,8 @@ static int acc_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
 		row->file = f->file;
 		row->total += weight;
 	}
-	/* n >= 1, so f is the leaf */
-	a->rows[f->function_id].self += weight;
+	if (leaf)
+		a->rows[leaf->function_id].self += weight;
 	return 0;
 }
 
@@ -130,21 +144,20 @@ static void put_safe(FILE *out, const char *s)
 	}
 }
 
-static int digits(uint64_t v)
+/* A weight as printed: a count, or seconds for nanosecond weights. */
+static int format_weight(char *buf, size_t size, uint64_t v, bool ns)
 {
-	int d = 1;
-
-	while (v >= 10) {
-		v /= 10;
-		d++;
-	}
-	return d;
+	if (ns)
+		return snprintf(buf, size, "%.2fs", (double)v / 1e9);
+	return snprintf(buf, size, "%" PRIu64, v);
 }
 
 static void print_table(FILE *out, const char *title, const char *pct_hdr, const char *val_hdr,
 			const struct summary_row *rows, size_t n, int self, int width,
-			uint64_t total)
+			uint64_t total, bool ns)
 {
+	char val[32];
+
 	fprintf(out, "%s\n", title);
 	if (!n) {
 		fputs("  (no samples)\n", out);
@@ -158,7 +171,8 @@ static void print_table(FILE *out, const char *title, const char *pct_hdr, const
 			fprintf(out, "  %5.1f%%", 100.0 * (double)v / (double)total);
 		else
 			fprintf(out, "  %6s", "-");
-		fprintf(out, "  %*" PRIu64 "  ", width, v);
+		format_weight(val, sizeof(val), v, ns);
+		fprintf(out, "  %*s  ", width, val);
 		put_safe(out, rows[i].function);
 		if (rows[i].file) {
 			fputs(" (", out);
@@ -171,6 +185,12 @@ static void print_table(FILE *out, const char *title, const char *pct_hdr, const
 
 int summary__print(FILE *out, const struct profile *p, size_t k, uint64_t total)
 {
+	return summary__print_weights(out, p, k, total, false);
+}
+
+int summary__print_weights(FILE *out, const struct profile *p, size_t k, uint64_t total, bool ns)
+{
+	char val[32];
 	size_t nfn = profile__function_count(p), n_self, n_total;
 	struct summary_row *rows;
 	int width = 5; /* strlen("Total") */
@@ -188,16 +208,16 @@ int summary__print(FILE *out, const struct profile *p, size_t k, uint64_t total)
 		goto cleanup;
 
 	for (size_t i = 0; i < n_self; i++)
-		if (digits(rows[i].self) > width)
-			width = digits(rows[i].self);
+		if (format_weight(val, sizeof(val), rows[i].self, ns) > width)
+			width = (int)strlen(val);
 	for (size_t i = 0; i < n_total; i++)
-		if (digits(rows[k + i].total) > width)
-			width = digits(rows[k + i].total);
+		if (format_weight(val, sizeof(val), rows[k + i].total, ns) > width)
+			width = (int)strlen(val);
 
-	print_table(out, "Top functions by own time:", "%Own", "Own", rows, n_self, 1, width,
-		    total);
+	print_table(out, "Top functions by own time:", "%Own", "Own", rows, n_self, 1, width, total,
+		    ns);
 	print_table(out, "Top functions by total time:", "%Total", "Total", rows + k, n_total, 0,
-		    width, total);
+		    width, total, ns);
 	if (ferror(out))
 		err = -EIO;
 cleanup:

@@ -7,11 +7,13 @@
  * Own time is the weight of the stacks whose leaf frame is the function;
  * total time is the weight of the stacks that contain it at least once, so a
  * recursive function counts once per stack. Synthetic frames ("[truncated]",
- * file NULL) are functions like any other.
+ * file NULL) are functions like any other, except annotation frames (see
+ * summary_is_annotation).
  */
 #ifndef PYEBPF_SUMMARY_H
 #define PYEBPF_SUMMARY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,5 +62,17 @@ int summary__top(const struct profile *p, size_t k, struct summary_row *by_self,
  * error indicator set afterwards.
  */
 int summary__print(FILE *out, const struct profile *p, size_t k, uint64_t total);
+
+/* The same, with `ns` for nanosecond weights, printed as seconds. */
+int summary__print_weights(FILE *out, const struct profile *p, size_t k, uint64_t total, bool ns);
+
+/*
+ * Frames that annotate a stack rather than name code: thread roots
+ * ("[thread N]"), off-CPU reasons ("[off-cpu:...]") and kernel frames
+ * ("..._[k]"). The tables leave them out; own time goes to the innermost
+ * other frame.
+ */
+struct profile_frame;
+bool summary_is_annotation(const struct profile_frame *f);
 
 #endif /* PYEBPF_SUMMARY_H */

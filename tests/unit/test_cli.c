@@ -106,6 +106,31 @@ static void check_defaults(const struct cli_options *o)
 	assert_null(o->output);
 	assert_int_equal(o->format, FORMAT_RAW);
 	assert_int_equal(o->max_frames, PYEBPF_DEFAULT_FRAMES);
+	assert_int_equal(o->time_mode, TIME_CPU);
+	assert_false(o->gil_only);
+	assert_false(o->kernel);
+	assert_false(o->threads);
+}
+
+static void test_time_flags(void **state)
+{
+	struct cli_options o;
+
+	PARSE_OK(&o, "-p", "1", "--idle");
+	assert_int_equal(o.time_mode, TIME_WALL);
+	PARSE_OK(&o, "-p", "1", "--off-cpu", "--off-cpu");
+	assert_int_equal(o.time_mode, TIME_OFF_CPU);
+	PARSE_OK(&o, "record", "--gil", "--kernel", "--threads", "-p", "1");
+	assert_int_equal(o.time_mode, TIME_CPU);
+	assert_true(o.gil_only);
+	assert_true(o.kernel);
+	assert_true(o.threads);
+	/* flags after -- belong to the program */
+	PARSE_OK(&o, "--", "python3", "--idle");
+	assert_int_equal(o.time_mode, TIME_CPU);
+	EXPECT_FAIL("not both", "-p", "1", "--idle", "--off-cpu");
+	EXPECT_FAIL("not both", "-p", "1", "--off-cpu", "--idle");
+	EXPECT_FAIL("--idle=1", "-p", "1", "--idle=1");
 }
 
 static void test_pid_defaults(void **state)
@@ -475,6 +500,7 @@ int main(void)
 		cmocka_unit_test(test_unknown_options),
 		cmocka_unit_test(test_target_required_and_exclusive),
 		cmocka_unit_test(test_parses_are_independent),
+		cmocka_unit_test(test_time_flags),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

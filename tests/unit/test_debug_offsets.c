@@ -3,7 +3,8 @@
  * Tests for user/debug_offsets.c: the real 3.13.0 block (fixture generated
  * by tools/gen_debug_offsets_fixture.py) against the same build's DWARF, a
  * synthetic 3.14 block laid out by hand from CPython's 3.14 header, every
- * refusal, a fuzz loop, and a live 3.13 process.
+ * refusal, a fuzz loop, and a live 3.13 process. The GIL, of which the block
+ * holds a part, against the 3.13 GIL layout generated from DWARF.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -42,6 +43,10 @@ enum {
 	P313_RUNTIME_SIZE = 24,
 	P313_INTERP_SIZE = 48,
 	P313_INTERP_NEXT = 64,
+	P313_INTERP_CEVAL_GIL = 112,
+	P313_INTERP_GIL_RUNTIME_STATE = 120,
+	P313_INTERP_GIL_LOCKED = 136,
+	P313_INTERP_GIL_HOLDER = 144,
 	P313_TSTATE_SIZE = 152,
 	P313_TSTATE_CURRENT_FRAME = 184,
 	P313_FRAME_SIZE = 224,
@@ -128,6 +133,89 @@ static void test_313_fixture_matches_dwarf(void **state)
 	assert_int_equal(l.bpf.code_filename, l.code_filename);
 }
 
+static void expect_no_gil(const struct py_gil_layout *g)
+{
+	assert_int_equal(g->runtime_gil, PYEBPF_NO_FIELD);
+	assert_int_equal(g->interp_gil_ptr, PYEBPF_NO_FIELD);
+	assert_int_equal(g->last_holder, PYEBPF_NO_FIELD);
+	assert_int_equal(g->locked, PYEBPF_NO_FIELD);
+	assert_int_equal(g->cond, PYEBPF_NO_FIELD);
+	assert_int_equal(g->size, PYEBPF_NO_FIELD);
+}
+
+/* The block gives the GIL pointer, locked and last_holder; cond and size are
+ * derived from the struct. All of it must match 3.13.0's DWARF (the
+ * generated GIL-only table entry), except runtime_gil, which the block
+ * does not give. */
+static void test_313_gil_matches_dwarf(void **state)
+{
+	const struct py_gil_layout *want = py_gil_layout_table_lookup(3, 13);
+	struct py_layout l;
+	const char *why = NULL;
+
+	assert_non_null(want);
+	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313), &l,
+						NULL, &why),
+			 0);
+	assert_int_equal(l.gil.runtime_gil, PYEBPF_NO_FIELD);
+	assert_int_equal(l.gil.interp_gil_ptr, want->interp_gil_ptr);
+	assert_int_equal(l.gil.last_holder, want->last_holder);
+	assert_int_equal(l.gil.locked, want->locked);
+	assert_int_equal(l.gil.cond, want->cond);
+	assert_int_equal(l.gil.size, want->size);
+	/* measured by hand with gdb on the same build: ceval.gil at 16 in
+	 * PyInterpreterState; {last_holder 8, locked 16, cond 32} in a 208-byte
+	 * struct _gil_runtime_state */
+	assert_int_equal(l.gil.interp_gil_ptr, 16);
+	assert_int_equal(l.gil.last_holder, 8);
+	assert_int_equal(l.gil.locked, 16);
+	assert_int_equal(l.gil.cond, 32);
+	assert_int_equal(l.gil.size, 208);
+	assert_int_equal(py_layout_validate(&l, &why), 0);
+}
+
+/* GIL values that do not add up leave the GIL unknown; the rest of the
+ * layout is still accepted. */
+static void test_313_bad_gil_is_dropped(void **state)
+{
+	static const struct {
+		size_t pos;
+		uint64_t value;
+	} bad[] = {
+		{P313_INTERP_CEVAL_GIL, 1u << 23},	   /* past PyInterpreterState */
+		{P313_INTERP_GIL_RUNTIME_STATE, 1u << 23}, /* the same */
+		{P313_INTERP_GIL_LOCKED, 0},		   /* before the struct */
+		{P313_INTERP_GIL_HOLDER, 0x1e58 + 4096},   /* far into it */
+		{P313_INTERP_GIL_HOLDER, 0x1e58},	   /* after locked */
+		{P313_INTERP_SIZE, 0x1e48 + 100},	   /* struct past the end */
+	};
+	unsigned char buf[sizeof(debug_offsets_313)];
+	struct py_layout l, good;
+	size_t i;
+
+	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313), &good,
+						NULL, NULL),
+			 0);
+	/* the positions are right: they hold the real values */
+	assert_int_equal(get64(debug_offsets_313, P313_INTERP_CEVAL_GIL), 16);
+	assert_int_equal(get64(debug_offsets_313, P313_INTERP_GIL_RUNTIME_STATE), 0x1e48);
+	assert_int_equal(get64(debug_offsets_313, P313_INTERP_GIL_LOCKED), 0x1e58);
+	assert_int_equal(get64(debug_offsets_313, P313_INTERP_GIL_HOLDER), 0x1e50);
+	assert_int_equal(get64(debug_offsets_313, P313_INTERP_SIZE), 0x2f998);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *why = NULL;
+
+		memcpy(buf, debug_offsets_313, sizeof(buf));
+		put64(buf, bad[i].pos, bad[i].value);
+		assert_int_equal(py_debug_offsets_parse(buf, sizeof(buf), &l, NULL, &why), 0);
+		expect_no_gil(&l.gil);
+		assert_int_equal(py_layout_validate(&l, &why), 0);
+		/* nothing else changed */
+		l.gil = good.gil;
+		assert_memory_equal(&l, &good, sizeof(l));
+	}
+}
+
 /* Exactly the block suffices, one byte less does not; nothing past `len`
  * is read (ASan checks that, the buffer being a heap copy of `len`). */
 static void test_313_lengths(void **state)
@@ -184,6 +272,10 @@ static const struct put block314_values[] = {
 	{72, 7352},   /* .threads_head */
 	{80, 7360},   /* .threads_main (3.14) */
 	{88, 999},    /* .gc */
+	{120, 16},    /* .ceval_gil */
+	{128, 9000},  /* .gil_runtime_state */
+	{144, 9016},  /* .gil_runtime_state_locked */
+	{152, 9008},  /* .gil_runtime_state_holder */
 	{160, 11111}, /* .code_object_generation (3.14) */
 	{168, 0},     /* .tlbc_generation (3.14, 0 in GIL builds) */
 	{176, 400},   /* thread_state.size */
@@ -287,6 +379,13 @@ static void check_314(const struct py_layout *l)
 	assert_int_equal(l->unicode_compact_size, 64);
 	assert_int_equal(l->bytes_size, 24);
 	assert_int_equal(l->bytes_sval, 40);
+	/* 3.14 has no table: the GIL comes from the block alone */
+	assert_int_equal(l->gil.runtime_gil, PYEBPF_NO_FIELD);
+	assert_int_equal(l->gil.interp_gil_ptr, 16);
+	assert_int_equal(l->gil.last_holder, 8);
+	assert_int_equal(l->gil.locked, 16);
+	assert_int_equal(l->gil.cond, 32);
+	assert_int_equal(l->gil.size, 208);
 }
 
 static void test_314_synthetic(void **state)
@@ -545,6 +644,15 @@ static void check_result(int err, const struct py_layout *l, const char *why)
 		assert_in_range(l->bpf.frame_owner, 0, INT16_MAX);
 		assert_int_equal(l->bpf.tstate_cframe, PYEBPF_NO_FIELD);
 		assert_true(l->unicode_compact_size == l->unicode_ascii_size + 16);
+		/* no GIL, or one whose flags come before its condvars */
+		if (l->gil.interp_gil_ptr == PYEBPF_NO_FIELD) {
+			expect_no_gil(&l->gil);
+		} else {
+			assert_in_range(l->gil.interp_gil_ptr, 0, INT32_MAX);
+			assert_true(l->gil.last_holder + 8 <= l->gil.locked);
+			assert_true(l->gil.locked + 4 <= l->gil.cond);
+			assert_int_equal(l->gil.size, l->gil.cond + 176);
+		}
 		return;
 	}
 	assert_true(err == -ENOENT || err == -ENOTSUP || err == -EINVAL);
@@ -749,6 +857,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_313_fixture_matches_dwarf),
 		cmocka_unit_test(test_313_lengths),
+		cmocka_unit_test(test_313_gil_matches_dwarf),
+		cmocka_unit_test(test_313_bad_gil_is_dropped),
 		cmocka_unit_test(test_314_synthetic),
 		cmocka_unit_test(test_wrong_cookie),
 		cmocka_unit_test(test_unknown_versions),

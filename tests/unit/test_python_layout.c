@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * The generated CPython layout tables and py_layout_validate().
+ * The generated CPython layout tables (with the GIL's, 3.13 included) and
+ * py_layout_validate().
  *
  * The spot checks use offsets measured on this machine with gdb, by hand,
  * independently of tools/gen_python_layouts.py; a value nobody measured
@@ -357,6 +358,85 @@ static void test_rejects_bad_userspace_fields(void **state)
 	expect_rejected(&l, "unknown linetable_kind");
 }
 
+/* The GIL, measured by hand with gdb: offsetof(_PyRuntimeState, ceval.gil)
+ * (3.7 to 3.11) or (_main_interpreter._gil) (3.12, 3.13), and
+ * offsetof(PyInterpreterState, ceval.gil) (3.12+). */
+static const struct {
+	int minor, runtime_gil, interp_gil_ptr;
+} gil_spots[] = {
+	{6, NO, NO},   {7, 1264, NO}, {8, 1152, NO},	{9, 352, NO},
+	{10, 352, NO}, {11, 360, NO}, {12, 77432, 384}, {13, 96104, 16},
+};
+
+static void test_gil_tables(void **state)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(gil_spots) / sizeof(gil_spots[0]); i++) {
+		int minor = gil_spots[i].minor;
+		const struct py_gil_layout *g = py_gil_layout_table_lookup(3, minor);
+
+		assert_non_null(g);
+		if (minor <= LAST_MINOR)
+			assert_ptr_equal(g, &table(minor)->gil);
+		assert_int_equal(g->runtime_gil, gil_spots[i].runtime_gil);
+		assert_int_equal(g->interp_gil_ptr, gil_spots[i].interp_gil_ptr);
+		if (minor == 6) {
+			/* static variables, found by name */
+			assert_int_equal(g->last_holder, NO);
+			assert_int_equal(g->locked, NO);
+			assert_int_equal(g->cond, NO);
+			assert_int_equal(g->size, NO);
+			continue;
+		}
+		/* the same struct from 3.7 to 3.13: two pthread_cond_t (48) and
+		 * pthread_mutex_t (40) after the flags */
+		assert_int_equal(g->last_holder, 8);
+		assert_int_equal(g->locked, 16);
+		assert_int_equal(g->cond, 32);
+		assert_int_equal(g->size, 208);
+	}
+	errno = 0;
+	assert_null(py_gil_layout_table_lookup(3, 14));
+	assert_int_equal(errno, ENOENT);
+	assert_null(py_gil_layout_table_lookup(3, 5));
+	assert_null(py_gil_layout_table_lookup(2, 7));
+}
+
+static void test_rejects_bad_gil(void **state)
+{
+	struct py_layout l = *table(12);
+
+	/* no GIL at all is fine (3.6, or a source that does not know it) */
+	l.gil = table(6)->gil;
+	expect_valid(&l);
+
+	l = *table(12);
+	l.gil.runtime_gil = NO;
+	expect_valid(&l); /* the pointer alone finds it */
+	l.gil.interp_gil_ptr = NO;
+	expect_rejected(&l, "GIL offsets without runtime_gil or interp_gil_ptr");
+
+	l = *table(11);
+	l.gil.cond = NO;
+	expect_rejected(&l, "missing or negative offset gil.cond");
+	l = *table(11);
+	l.gil.runtime_gil = -8;
+	expect_rejected(&l, "missing or negative offset gil.runtime_gil");
+	l = *table(11);
+	l.gil.size = 4096;
+	expect_rejected(&l, "GIL size is too large");
+	l = *table(11);
+	l.gil.locked = 32;
+	expect_rejected(&l, "GIL fields are not before its condition variables");
+	l = *table(11);
+	l.gil.cond = l.gil.size;
+	expect_rejected(&l, "GIL fields are not before its condition variables");
+	l = *table(11);
+	l.gil.locked = 12;
+	expect_rejected(&l, "GIL last_holder and locked overlap");
+}
+
 static void test_null_arguments(void **state)
 {
 	struct py_layout l = *table(12);
@@ -384,6 +464,8 @@ int main(void)
 		cmocka_unit_test(test_frame_source),
 		cmocka_unit_test(test_rejects_bad_owner),
 		cmocka_unit_test(test_rejects_bad_userspace_fields),
+		cmocka_unit_test(test_gil_tables),
+		cmocka_unit_test(test_rejects_bad_gil),
 		cmocka_unit_test(test_null_arguments),
 	};
 

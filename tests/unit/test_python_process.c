@@ -3,7 +3,8 @@
  * Unit tests for user/python_process.c: inspecting live interpreters of
  * every installed version (each reports its own version, &PyCode_Type and
  * interpreter list head), the errors for processes that are not supported
- * Pythons, and the kernel-side configuration derived from a layout.
+ * Pythons, the kernel-side configuration derived from a layout, and the
+ * GIL found in live processes: who holds it, and where threads wait for it.
  */
 #include <errno.h>
 #include <limits.h>
@@ -16,9 +17,14 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <dirent.h>
+#include <sys/ptrace.h>
+
 #include <cmocka.h>
 
+#include "launcher.h"
 #include "live_python.h"
+#include "proc_maps.h"
 #include "python_process.h"
 #include "remote_memory.h"
 
@@ -320,6 +326,12 @@ static void check_bpf_config(const struct python_process *pp)
 	assert_int_equal(proc.interp_head_addr, pp->interp_head_addr);
 	assert_int_equal(proc.code_type_addr, pp->code_type_addr);
 	assert_memory_equal(&proc.off, o, sizeof(*o));
+	assert_int_equal(proc.gil_locked_addr, pp->gil.locked_addr);
+	assert_int_equal(proc.gil_holder_addr, pp->gil.holder_addr);
+	for (int i = 0; i < 2; i++) {
+		assert_int_equal(proc.gil_wait_lo[i], pp->gil.wait_lo[i]);
+		assert_int_equal(proc.gil_wait_hi[i], pp->gil.wait_hi[i]);
+	}
 
 	/* every field BPF reads out of a window lies inside what it reads */
 	t = max_u(t, need(o->tstate_next, 8, proc.tstate_read_size, "tstate_next"));
@@ -377,7 +389,425 @@ static void test_bpf_config_tables(void **state)
 	assert_int_equal(checked, 7);
 }
 
+/* ---- the GIL -------------------------------------------------------------- */
+
+/*
+ * argv[1] threads spin in pure Python while the main thread blocks in
+ * join(). Prints the spinners' idents: pthread_self(), which is what
+ * PyThreadState.thread_id holds. Valid on 3.6 and later.
+ */
+static const char busy_script[] =
+	"import sys, threading\n"
+	"def spin():\n"
+	"    n = 0\n"
+	"    while True:\n"
+	"        n += 1\n"
+	"threads = [threading.Thread(target=spin) for _ in range(int(sys.argv[1]))]\n"
+	"for t in threads:\n"
+	"    t.daemon = True\n"
+	"    t.start()\n"
+	"sys.stdout.write(' '.join(str(t.ident) for t in threads) + '\\n')\n"
+	"sys.stdout.flush()\n"
+	"threads[0].join()\n";
+
+/* One thread, asleep: it does not hold the GIL while it sleeps. */
+static const char idle_script[] = "import sys, time\n"
+				  "sys.stdout.write('ready\\n')\n"
+				  "sys.stdout.flush()\n"
+				  "time.sleep(120)\n";
+
+#define GIL_SAMPLES 200
+#define MAX_SPINNERS 4
+#define MAX_TSTATES 64
+
+/* 0 for Debian's /usr/bin/python3.11, else the pyenv 3.<minor>. */
+static void gil_python(int minor, char *buf, size_t n)
+{
+	if (!minor) {
+		if (access("/usr/bin/python3.11", X_OK)) {
+			print_message("skipping: no /usr/bin/python3.11\n");
+			skip();
+		}
+		snprintf(buf, n, "/usr/bin/python3.11");
+	} else if (!live_python_pyenv(3, minor, buf, n)) {
+		print_message("skipping: no pyenv Python 3.%d\n", minor);
+		skip();
+	}
+}
+
+static void sleep_ms(long ms)
+{
+	nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000}, NULL);
+}
+
+/* Start `script` with argument `arg`, wait for its line and inspect it. */
+static void start_gil_target(struct live_python *lp, const char *python, const char *script,
+			     const char *arg, char *line, size_t n, struct python_process *pp)
+{
+	char *argv[] = {(char *)python, "-c", (char *)script, (char *)arg, NULL};
+	char why[512] = "";
+	int err;
+
+	assert_int_equal(live_python_start(lp, argv), 0);
+	if (!live_python_line(lp, line, n))
+		fail_msg("%s printed nothing", python);
+	err = python_process__inspect(lp->pid, pp, why, sizeof(why));
+	if (err)
+		fail_msg("inspect %s (pid %d): %d: %s", python, (int)lp->pid, err, why);
+	if (!pp->gil.locked_addr || !pp->gil.holder_addr)
+		fail_msg("%s (Python %s): no GIL found", python, pp->version);
+}
+
+/* The main interpreter's thread states and their thread_ids, walked with
+ * the layout's own offsets. */
+static size_t thread_states(const struct python_process *pp, uint64_t *tstate, uint64_t *thread_id)
+{
+	const struct pyebpf_py_offsets *o = &pp->layout.bpf;
+	uint64_t interp, ts;
+	size_t n = 0;
+
+	assert_int_equal(remote_read_u64(pp->pid, pp->interp_head_addr, &interp), 0);
+	assert_int_equal(remote_read_u64(pp->pid, interp + o->interp_threads_head, &ts), 0);
+	while (ts && n < MAX_TSTATES) {
+		tstate[n] = ts;
+		assert_int_equal(remote_read_u64(pp->pid, ts + o->tstate_thread_id, &thread_id[n]),
+				 0);
+		n++;
+		assert_int_equal(remote_read_u64(pp->pid, ts + o->tstate_next, &ts), 0);
+	}
+	return n;
+}
+
+/* [lo, hi) lies in one writable mapping of the process. */
+static void check_writable(pid_t pid, uint64_t lo, uint64_t hi, const char *what)
+{
+	struct proc_maps *maps = proc_maps__read(pid);
+	const struct proc_map *a, *b;
+
+	assert_non_null(maps);
+	assert_true(lo < hi);
+	a = proc_maps__find_addr(maps, lo);
+	b = proc_maps__find_addr(maps, hi - 1);
+	if (!a || a != b || a->perms[1] != 'w')
+		fail_msg("%s [%#llx, %#llx) is not inside one writable mapping", what,
+			 (unsigned long long)lo, (unsigned long long)hi);
+	proc_maps__free(maps);
+}
+
+static bool in_wait_range(const struct python_gil *gil, uint64_t addr)
+{
+	for (int i = 0; i < 2; i++) {
+		if (addr >= gil->wait_lo[i] && addr < gil->wait_hi[i])
+			return true;
+	}
+	return false;
+}
+
+/* Where the GIL is: writable memory, and for 3.7+ one struct whose flags
+ * sit just before the condvars and mutexes of range 0. */
+static void check_gil_addresses(const struct python_process *pp)
+{
+	const struct python_gil *gil = &pp->gil;
+	const struct py_gil_layout *g = &pp->layout.gil;
+	uint64_t base;
+
+	check_writable(pp->pid, gil->locked_addr, gil->locked_addr + 4, "locked");
+	check_writable(pp->pid, gil->holder_addr, gil->holder_addr + 8, "last_holder");
+	check_writable(pp->pid, gil->wait_lo[0], gil->wait_hi[0], "wait range 0");
+	assert_false(in_wait_range(gil, gil->locked_addr));
+	assert_false(in_wait_range(gil, gil->holder_addr));
+	if (pp->layout.minor == 6) {
+		/* static gil_cond + gil_mutex, switch_cond + switch_mutex */
+		check_writable(pp->pid, gil->wait_lo[1], gil->wait_hi[1], "wait range 1");
+		for (int i = 0; i < 2; i++) {
+			assert_true(gil->wait_hi[i] - gil->wait_lo[i] >= 48 + 40);
+			assert_true(gil->wait_hi[i] - gil->wait_lo[i] <= 256);
+		}
+		return;
+	}
+	assert_int_equal(gil->wait_lo[1], 0);
+	assert_int_equal(gil->wait_hi[1], 0);
+	/* two pthread_cond_t (48) and two pthread_mutex_t (40) end the struct */
+	assert_int_equal(gil->wait_hi[0] - gil->wait_lo[0], 2 * (48 + 40));
+	base = gil->wait_lo[0] - (uint64_t)g->cond;
+	assert_int_equal(gil->holder_addr, base + (uint64_t)g->last_holder);
+	assert_int_equal(gil->locked_addr, base + (uint64_t)g->locked);
+	assert_int_equal(gil->wait_hi[0], base + (uint64_t)g->size);
+	assert_true(gil->holder_addr < gil->locked_addr && gil->locked_addr < gil->wait_lo[0]);
+	/* 3.7 to 3.13: the static address in _PyRuntime (what a launched
+	 * program gets before it starts) is the one the interpreter uses */
+	if (pp->layout.minor <= 13)
+		assert_true(g->runtime_gil >= 0);
+	if (g->runtime_gil >= 0)
+		assert_int_equal(base, pp->runtime_addr + (uint64_t)g->runtime_gil);
+}
+
+static void check_gil_busy(void **state, int minor)
+{
+	struct live_python *lp = *state;
+	struct python_process pp;
+	char python[4200], line[512];
+	uint64_t ident, tstate[MAX_TSTATES], thread_id[MAX_TSTATES], busy = 0;
+	int locked_1 = 0, holder_busy = 0, holder_known = 0, i;
+	size_t n, k;
+
+	gil_python(minor, python, sizeof(python));
+	start_gil_target(lp, python, busy_script, "1", line, sizeof(line), &pp);
+	ident = strtoull(line, NULL, 10);
+	n = thread_states(&pp, tstate, thread_id);
+	assert_int_equal(n, 2); /* main and the spinner */
+	for (k = 0; k < n; k++) {
+		if (thread_id[k] == ident)
+			busy = tstate[k];
+	}
+	if (!busy)
+		fail_msg("no thread state of pid %d has thread_id %llu", (int)lp->pid,
+			 (unsigned long long)ident);
+	check_gil_addresses(&pp);
+
+	for (i = 0; i < GIL_SAMPLES; i++) {
+		uint64_t holder = 0;
+		int locked = 0;
+
+		assert_int_equal(remote_read(lp->pid, pp.gil.locked_addr, &locked, sizeof(locked)),
+				 0);
+		assert_int_equal(remote_read_u64(lp->pid, pp.gil.holder_addr, &holder), 0);
+		locked_1 += locked == 1;
+		holder_busy += holder == busy;
+		for (k = 0; k < n; k++)
+			holder_known += holder == tstate[k];
+		sleep_ms(1);
+	}
+	print_message("Python %s: locked == 1 in %d/%d reads, holder is the spinning thread in "
+		      "%d, a thread state of the process in %d\n",
+		      pp.version, locked_1, GIL_SAMPLES, holder_busy, holder_known);
+	/* the spinner never lets go: nobody else asks for the GIL */
+	assert_true(locked_1 >= GIL_SAMPLES * 9 / 10);
+	assert_true(holder_busy >= GIL_SAMPLES * 9 / 10);
+	assert_int_equal(holder_known, GIL_SAMPLES);
+}
+
+/* The futex address a blocked thread waits on, from /proc/PID/task/TID/syscall
+ * ("202 0xADDR ..." for futex); 0 if it is not in futex(). */
+static uint64_t futex_addr(pid_t pid, const char *tid)
+{
+	char path[320], buf[256];
+	unsigned long long addr;
+	long nr;
+	FILE *f;
+	uint64_t ret = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/task/%s/syscall", (int)pid, tid);
+	f = fopen(path, "r");
+	if (!f)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) && sscanf(buf, "%ld %llx", &nr, &addr) == 2 &&
+	    nr == 202) /* __NR_futex on x86-64 */
+		ret = addr;
+	fclose(f);
+	return ret;
+}
+
+/* A wait on switch_cond or switch_mutex: the thread that dropped the GIL
+ * waits there until the next one has taken it (FORCE_SWITCHING). */
+static bool is_switch_wait(const struct python_process *pp, uint64_t addr)
+{
+	const struct python_gil *gil = &pp->gil;
+
+	if (pp->layout.minor == 6)
+		return addr >= gil->wait_lo[1] && addr < gil->wait_hi[1];
+	/* after cond (48) and mutex (40) */
+	return addr >= gil->wait_lo[0] + 48 + 40 && addr < gil->wait_hi[0];
+}
+
+/* Two spinners take turns: the one without the GIL sleeps in futex() on the
+ * GIL's condvars or mutexes, which is what the BPF side sees. The main
+ * thread, in join(), waits on a lock of its own. */
+static void check_gil_waiters(void **state, int minor)
+{
+	struct live_python *lp = *state;
+	struct python_process pp;
+	char python[4200], line[512], path[64], self[32];
+	int spin_waits = 0, spin_in = 0, spin_switch = 0, main_waits = 0, main_in = 0, i;
+
+	gil_python(minor, python, sizeof(python));
+	start_gil_target(lp, python, busy_script, "2", line, sizeof(line), &pp);
+	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)lp->pid, (int)lp->pid);
+	if (access(path, R_OK)) {
+		print_message("skipping: cannot read %s: %s\n", path, strerror(errno));
+		skip();
+	}
+	snprintf(self, sizeof(self), "%d", (int)lp->pid);
+	/* after its print the main thread still competes for the GIL until it
+	 * reaches join(); from then on it waits on the join lock for good */
+	for (i = 0; i < 2000; i++) {
+		uint64_t addr = futex_addr(lp->pid, self);
+
+		if (addr && !in_wait_range(&pp.gil, addr))
+			break;
+		sleep_ms(1);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/task", (int)lp->pid);
+	for (i = 0; i < GIL_SAMPLES * 2; i++) {
+		DIR *d = opendir(path);
+		struct dirent *e;
+
+		assert_non_null(d);
+		while ((e = readdir(d))) {
+			bool is_main = !strcmp(e->d_name, self);
+			uint64_t addr;
+
+			if (e->d_name[0] == '.')
+				continue;
+			addr = futex_addr(lp->pid, e->d_name);
+			if (!addr)
+				continue;
+			if (is_main) {
+				main_waits++;
+				main_in += in_wait_range(&pp.gil, addr);
+			} else {
+				spin_waits++;
+				spin_in += in_wait_range(&pp.gil, addr);
+				spin_switch += is_switch_wait(&pp, addr);
+			}
+		}
+		closedir(d);
+		sleep_ms(1);
+	}
+	print_message("Python %s: spinners seen in futex() %d times, %d on the GIL (%d of them "
+		      "handing it over); main thread %d times, %d on the GIL\n",
+		      pp.version, spin_waits, spin_in, spin_switch, main_waits, main_in);
+	assert_true(spin_waits >= GIL_SAMPLES / 10);
+	assert_true(spin_in >= spin_waits * 95 / 100);
+	assert_true(main_waits >= GIL_SAMPLES);
+	assert_int_equal(main_in, 0);
+}
+
+static void check_gil_idle(void **state, int minor)
+{
+	struct live_python *lp = *state;
+	struct python_process pp;
+	char python[4200], line[512];
+	int zero = 0, one = 0, uncreated = 0, i;
+
+	gil_python(minor, python, sizeof(python));
+	start_gil_target(lp, python, idle_script, NULL, line, sizeof(line), &pp);
+	check_gil_addresses(&pp);
+	for (i = 0; i < GIL_SAMPLES; i++) {
+		int locked = 0;
+
+		assert_int_equal(remote_read(lp->pid, pp.gil.locked_addr, &locked, sizeof(locked)),
+				 0);
+		zero += locked == 0;
+		one += locked == 1;
+		uncreated += locked == -1;
+		sleep_ms(1);
+	}
+	print_message("Python %s asleep: locked == 0 in %d/%d reads, 1 in %d, -1 in %d\n",
+		      pp.version, zero, GIL_SAMPLES, one, uncreated);
+	/* 3.6 creates its GIL when the first thread starts; until then
+	 * gil_locked is -1 */
+	if (pp.layout.minor == 6)
+		assert_true(uncreated >= GIL_SAMPLES * 9 / 10);
+	else
+		assert_true(zero >= GIL_SAMPLES * 9 / 10);
+}
+
+/* A launched program is inspected before its interpreter starts; the GIL
+ * found then must be the one it uses once running. */
+static int launched_setup(void **state)
+{
+	pid_t *child = calloc(1, sizeof(*child));
+
+	*state = child;
+	return child ? 0 : -1;
+}
+
+/* The child is still traced: it may stop on its way out. */
+static int launched_teardown(void **state)
+{
+	pid_t *child = *state;
+	int st;
+
+	if (*child > 0) {
+		kill(*child, SIGKILL);
+		while (waitpid(*child, &st, __WALL) == *child && WIFSTOPPED(st))
+			ptrace(PTRACE_CONT, *child, NULL, NULL);
+	}
+	free(child);
+	return 0;
+}
+
+static void check_gil_launched(void **state, int minor)
+{
+	pid_t *child = *state;
+	char python[4200], why[512] = "";
+	char *argv[] = {python, "-c", "import time; time.sleep(120)", NULL};
+	struct python_process before, after;
+	uint64_t head = 0;
+	int status = 0, err = -1, tries;
+
+	gil_python(minor, python, sizeof(python));
+	assert_int_equal(launcher__start(argv, child, why, sizeof(why)), 0);
+	err = launcher__wait_for_python(*child, &before, &status, why, sizeof(why));
+	if (err)
+		fail_msg("launch %s: %d: %s", python, err, why);
+	/* the premise: no interpreter yet */
+	assert_int_equal(remote_read_u64(*child, before.interp_head_addr, &head), 0);
+	assert_int_equal(head, 0);
+	if (!before.gil.locked_addr)
+		fail_msg("%s (Python %s): no GIL found before it started", python, before.version);
+
+	assert_int_equal(launcher__run(*child), 0);
+	for (tries = 0; tries < 200; tries++) {
+		sleep_ms(50);
+		if (!remote_read_u64(*child, before.interp_head_addr, &head) && head)
+			break;
+	}
+	assert_int_not_equal(head, 0);
+	sleep_ms(200); /* past its start-up, asleep */
+	err = python_process__inspect(*child, &after, why, sizeof(why));
+	if (err)
+		fail_msg("inspect launched %s: %d: %s", python, err, why);
+	assert_memory_equal(&before.gil, &after.gil, sizeof(before.gil));
+	check_gil_addresses(&after);
+	print_message("Python %s launched: GIL at %#llx before start-up and after\n", after.version,
+		      (unsigned long long)after.gil.locked_addr);
+}
+
+#define GIL_TESTS(name, minor)                             \
+	static void test_gil_busy_##name(void **state)     \
+	{                                                  \
+		check_gil_busy(state, minor);              \
+	}                                                  \
+	static void test_gil_waiters_##name(void **state)  \
+	{                                                  \
+		check_gil_waiters(state, minor);           \
+	}                                                  \
+	static void test_gil_idle_##name(void **state)     \
+	{                                                  \
+		check_gil_idle(state, minor);              \
+	}                                                  \
+	static void test_gil_launched_##name(void **state) \
+	{                                                  \
+		check_gil_launched(state, minor);          \
+	}
+
+GIL_TESTS(36, 6)
+GIL_TESTS(37, 7)
+GIL_TESTS(38, 8)
+GIL_TESTS(39, 9)
+GIL_TESTS(310, 10)
+GIL_TESTS(311, 11)
+GIL_TESTS(312, 12)
+GIL_TESTS(313, 13)
+GIL_TESTS(debian_311, 0)
+
 #define LIVE(t) cmocka_unit_test_setup_teardown(t, live_python_setup, live_python_teardown)
+#define LIVE_GIL(name)                                                                         \
+	LIVE(test_gil_busy_##name), LIVE(test_gil_waiters_##name), LIVE(test_gil_idle_##name), \
+		cmocka_unit_test_setup_teardown(test_gil_launched_##name, launched_setup,      \
+						launched_teardown)
 
 int main(void)
 {
@@ -392,6 +822,15 @@ int main(void)
 		LIVE(test_live_312),
 		LIVE(test_live_313),
 		LIVE(test_live_debian_311),
+		LIVE_GIL(36),
+		LIVE_GIL(37),
+		LIVE_GIL(38),
+		LIVE_GIL(39),
+		LIVE_GIL(310),
+		LIVE_GIL(311),
+		LIVE_GIL(312),
+		LIVE_GIL(313),
+		LIVE_GIL(debian_311),
 		LIVE(test_not_python),
 		cmocka_unit_test(test_no_such_process),
 		LIVE(test_exited_process),

@@ -272,6 +272,42 @@ static void test_out_of_memory(void **state)
 	profile__free(p);
 }
 
+/* Thread roots, off-CPU reasons and kernel frames annotate stacks: they
+ * are not functions, and own time goes to the Python frame above them. */
+static void test_annotations_and_seconds(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t thr = intern(p, "[thread 7]", NULL, 0);
+	uint32_t main_ = intern(p, "main", "app.py", 3);
+	uint32_t rest = intern(p, "rest", "app.py", 9);
+	uint32_t io = intern(p, "[off-cpu:io] clock_nanosleep", NULL, 0);
+	uint32_t k = intern(p, "schedule_[k]", NULL, 0);
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	add(p, (uint32_t[]){thr, main_, rest, io, k}, 5, 1500000000);
+	add(p, (uint32_t[]){thr, main_}, 2, 500000000);
+	f = open_memstream(&buf, &len);
+	assert_non_null(f);
+	assert_int_equal(summary__print_weights(f, p, 3, profile__total(p), true), 0);
+	assert_int_equal(fclose(f), 0);
+	assert_string_equal(buf, "Top functions by own time:\n"
+				 "    %Own    Own  Function (file)\n"
+				 "   75.0%  1.50s  rest (app.py)\n"
+				 "   25.0%  0.50s  main (app.py)\n"
+				 "Top functions by total time:\n"
+				 "  %Total  Total  Function (file)\n"
+				 "  100.0%  2.00s  main (app.py)\n"
+				 "   75.0%  1.50s  rest (app.py)\n");
+	free(buf);
+	assert_true(summary_is_annotation(profile__frame(p, thr)));
+	assert_true(summary_is_annotation(profile__frame(p, io)));
+	assert_true(summary_is_annotation(profile__frame(p, k)));
+	assert_false(summary_is_annotation(profile__frame(p, rest)));
+	profile__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -283,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_print_empty),
 		cmocka_unit_test(test_errors),
 		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_annotations_and_seconds),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

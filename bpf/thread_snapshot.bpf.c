@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * A sleepable task iterator over the threads of traced processes, run on
+ * demand by userspace. It shares the `procs`, `off_cpu`, `samples` and
+ * `stats` maps with pyebpf.bpf.c (the loader reuses their fds).
+ *
+ *   PYEBPF_SNAPSHOT_OFF_CPU: when off-CPU profiling starts, threads already off CPU
+ *     have no switch-out to record them. Read their Python stacks now, from
+ *     here (bpf_copy_from_user_task reads another task's memory), into
+ *     their pending records, as if they had left the CPU at this moment.
+ *   PYEBPF_FLUSH_OFF_CPU: when profiling stops, send the intervals of threads
+ *     still off CPU, up to now.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+
+#define PYEBPF_READ_OTHER_TASK 1
+#include "off_cpu.bpf.h"
+#include "python_stack.bpf.h"
+#include "records.bpf.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+/* enum pyebpf_snapshot_mode, set by userspace before each run */
+__u32 mode;
+
+SEC("iter.s/task")
+int snapshot_threads(struct bpf_iter__task *ctx)
+{
+	struct task_struct *task = ctx->task;
+	const struct pyebpf_proc *proc;
+	struct off_cpu_pending *p;
+	__u32 tgid, state;
+	__u64 now;
+
+	if (!task)
+		return 0;
+	tgid = task->tgid;
+	proc = bpf_map_lookup_elem(&procs, &tgid);
+	if (!proc)
+		return 0;
+	now = bpf_ktime_get_ns();
+	p = bpf_task_storage_get(&off_cpu, task, 0, 0);
+
+	if (mode == PYEBPF_FLUSH_OFF_CPU) {
+		if (p)
+			off_cpu_end(p, now);
+		return 0;
+	}
+	if (mode != PYEBPF_SNAPSHOT_OFF_CPU || (p && p->start_ns) || task->on_cpu)
+		return 0;
+	/* not on a CPU: runnable (waiting for one) or blocked */
+	state = task->__state;
+	p = off_cpu_begin(proc, task, state, state == 0, now);
+	if (!p)
+		return 0;
+	p->sample.flags |= PYEBPF_SAMPLE_SINCE_START;
+	if (kernel_stacks)
+		set_kframes(&p->sample, bpf_get_task_stack(task, kframes_slot(&p->sample),
+							   PYEBPF_MAX_KFRAMES * sizeof(__u64), 0));
+	return 0;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * From a kernel record to weighted stacks in the profile.
+ *
+ * A record's stack, root first, is:
+ *   [thread <tid>]          with --threads
+ *   [truncated]             when the kernel cut the Python stack
+ *   Python frames           root to leaf; "[no Python frames]" if none
+ *   [off-cpu:CLASS] SYSCALL off-CPU records: why the thread was off CPU
+ *   kernel frames, "_[k]"   with --kernel, entry to leaf
+ *
+ * Weights depend on the time mode: on-CPU-only profiles count samples, as
+ * other samplers do; profiles with off-CPU time weigh everything in
+ * nanoseconds, so a sample counts its sampling period and an off-CPU
+ * interval its exact length. An interval that ended with a wait for a CPU
+ * adds that part once more under [off-cpu:runqueue].
+ */
+#ifndef PYEBPF_SAMPLE_STACKS_H
+#define PYEBPF_SAMPLE_STACKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <linux/types.h>
+
+#include "cli.h"
+#include "pyebpf.h"
+#include "symbolizer.h"
+
+struct profile;
+struct kernel_symbols;
+
+/* Resolves one Python frame, as symbolizer__resolve() does. */
+typedef int (*frame_resolver)(const struct pyebpf_frame *frame, struct resolved_frame *out,
+			      void *ctx);
+
+struct sample_stacks_opts {
+	enum time_mode mode;
+	bool gil_only; /* drop records whose thread did not hold the GIL */
+	bool threads;  /* a root frame per thread */
+	/* kernel frames are added when this is set and the record has them */
+	const struct kernel_symbols *kernel;
+	uint64_t period_ns; /* what one on-CPU sample stands for */
+};
+
+/* What sample_stacks_add did with a record. */
+struct sample_stacks_result {
+	bool added;	 /* some weight went into the profile */
+	bool had_errors; /* a frame could not be resolved */
+	uint64_t weight; /* weight added */
+};
+
+/*
+ * Add record `s` to profile `p`. `stack` is scratch for at least
+ * SAMPLE_STACKS_MAX_DEPTH ids. Returns 0 or -errno (profile errors).
+ */
+#define SAMPLE_STACKS_MAX_DEPTH (PYEBPF_MAX_FRAMES + PYEBPF_MAX_KFRAMES + 4)
+
+int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
+		      const struct pyebpf_sample *s, frame_resolver resolve, void *ctx,
+		      uint32_t *stack, struct sample_stacks_result *res);
+
+/* The weight an on-CPU sample adds in this mode (1 or period_ns), and
+ * whether weights are nanoseconds. */
+bool sample_stacks_weights_are_ns(enum time_mode mode);
+
+#endif /* PYEBPF_SAMPLE_STACKS_H */
