@@ -422,7 +422,7 @@ static __always_inline void read_gil_state(const struct pyebpf_proc *proc,
 		return;
 	}
 	sample->flags |= PYEBPF_SAMPLE_GIL_KNOWN;
-	if (locked && win[0] == tstate)
+	if (locked > 0 && win[0] == tstate) /* -1: not created yet (3.6), or torn down */
 		sample->flags |= PYEBPF_SAMPLE_HOLDS_GIL;
 }
 

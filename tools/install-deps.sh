@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages pyebpf builds and tests with, if missing.
 set -eu
-pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev make gcc pkg-config"
+pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev make gcc pkg-config linux-libc-dev"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

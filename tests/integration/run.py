@@ -394,9 +394,11 @@ def _compress(frames):
     return ";".join(parts)
 
 
-def parse_folded(path):
+def parse_folded(path, frame=Frame):
     """Parses a folded file as flamegraph.pl reads it: the count after the
-    last space, frames split on ';'. Raises Fail on a malformed file."""
+    last space, frames split on ';'. Raises Fail on a malformed file.
+    `frame` parses one frame (WideFrame also takes off-CPU, thread and
+    kernel frames)."""
     try:
         with open(path, encoding="utf-8", errors="strict") as f:
             text = f.read()
@@ -417,7 +419,7 @@ def parse_folded(path):
                 path, n, seen[stack], stack[:200]))
         seen[stack] = n
         try:
-            frames = tuple(Frame(r) for r in stack.split(";"))
+            frames = tuple(frame(r) for r in stack.split(";"))
         except ValueError as e:
             raise Fail("%s:%d: %s" % (path, n, e))
         if int(count) == 0:
