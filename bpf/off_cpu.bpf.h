@@ -60,18 +60,7 @@ static __always_inline struct off_cpu_pending *off_cpu_begin(const struct pyebpf
 		return NULL;
 	p->start_ns = 0;
 	s = &p->sample;
-	s->time_ns = now;
-	s->pid = task->tgid;
-	s->tid = task->pid;
-	s->cpu = bpf_get_smp_processor_id();
-	s->syscall = (__s32)syscall;
-	s->n_frames = 0;
-	s->n_kframes = 0;
-	s->flags = 0;
-	s->kind = PYEBPF_KIND_OFF_CPU;
-	s->off_class = class;
-	s->off_ns = 0;
-	s->runq_ns = 0;
+	record_init(s, PYEBPF_KIND_OFF_CPU, now, task->tgid, task->pid, (__s32)syscall, class);
 	if (read_python_stack(proc, s, now, task) || (s->flags & PYEBPF_SAMPLE_NO_TSTATE))
 		return NULL;
 	p->start_ns = now;

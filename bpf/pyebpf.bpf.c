@@ -35,18 +35,7 @@ int sample_python(struct bpf_perf_event_data *ctx)
 		return 0;
 
 	now = bpf_ktime_get_ns();
-	s->time_ns = now;
-	s->pid = pid;
-	s->tid = tid;
-	s->cpu = bpf_get_smp_processor_id();
-	s->syscall = -1;
-	s->n_frames = 0;
-	s->n_kframes = 0;
-	s->flags = 0;
-	s->kind = PYEBPF_KIND_CPU;
-	s->off_class = PYEBPF_OFF_NONE;
-	s->off_ns = 0;
-	s->runq_ns = 0;
+	record_init(s, PYEBPF_KIND_CPU, now, pid, tid, -1, PYEBPF_OFF_NONE);
 	stat_inc(PYEBPF_STAT_SAMPLES);
 
 	if (read_python_stack(proc, s, now, bpf_get_current_task_btf()))

@@ -52,4 +52,23 @@ static __always_inline void set_kframes(struct pyebpf_sample *s, long bytes)
 	s->n_kframes = bytes > 0 ? (__u16)(bytes / sizeof(__u64)) : 0;
 }
 
+/* A record with no frames yet. */
+static __always_inline void record_init(struct pyebpf_sample *s, __u8 kind, __u64 now, __u32 pid,
+					__u32 tid, __s32 syscall, __u8 off_class)
+{
+	s->time_ns = now;
+	s->tstate = 0;
+	s->pid = pid;
+	s->tid = tid;
+	s->cpu = bpf_get_smp_processor_id();
+	s->syscall = syscall;
+	s->n_frames = 0;
+	s->n_kframes = 0;
+	s->flags = 0;
+	s->kind = kind;
+	s->off_class = off_class;
+	s->off_ns = 0;
+	s->runq_ns = 0;
+}
+
 #endif /* PYEBPF_RECORDS_BPF_H */
