@@ -25,12 +25,12 @@
  *       target: registered, R times S s, with the ring buffer drained.
  *     An empty program on the same tracepoint runs during the first two
  *     phases: the floor the kernel charges for any program there.
- *     The target's own runs are the runs beyond the background rate; what
- *     they cost beyond the background runs (charged at the background's
- *     ns/run) is divided by the target's switch-outs (the voluntary and
- *     non-voluntary switches in /proc/PID/task/TID/status): ns per off-CPU
- *     interval, i.e. per switch-out and its switch-in, however many runs
- *     those took (one when the target's threads switch to each other).
+ *     The program's run time in a repetition, minus the background runs
+ *     (at the background's rate and ns/run), divided by the target's
+ *     switch-outs (voluntary and not, from /proc/PID/task/TID/status), is
+ *     the cost per off-CPU interval: one switch-out and its switch-in,
+ *     however many runs those took (one when the target's threads switch
+ *     straight to each other).
  *
  *   bench-sampler toggle --pid PID [--rate HZ] [--pairs N] [--window-ms W]
  *                        [--unregistered]
@@ -320,11 +320,12 @@ static double per(double num, double den)
 
 /* One untargeted phase: the machine's switches, and the target's unless
  * it is stopped, all on the non-target path. */
-static int sw_phase(struct sampler *s, pid_t pid, int empty_fd, const char *mode,
-		    double seconds, double *ns_per_run, double *run_rate)
+static int sw_phase(struct sampler *s, pid_t pid, int empty_fd, const char *mode, double seconds,
+		    double *ns_per_run, double *run_rate)
 {
 	struct sw_snap a, b;
 	uint64_t runs, eruns;
+	int64_t sw;
 	double t;
 
 	if (sw_snapshot(s, pid, empty_fd, &a))
@@ -335,14 +336,15 @@ static int sw_phase(struct sampler *s, pid_t pid, int empty_fd, const char *mode
 	t = b.t - a.t;
 	runs = b.run_cnt - a.run_cnt;
 	eruns = b.empty_cnt - a.empty_cnt;
+	sw = b.switches - a.switches;
 	*ns_per_run = per((double)(b.run_ns - a.run_ns), (double)runs);
 	*run_rate = runs / t;
 	printf("{\"mode\":\"%s\",\"runs\":%llu,\"run_rate\":%.0f,\"ns_per_run\":%.1f,"
 	       "\"empty_runs\":%llu,\"empty_ns\":%.1f,\"target_switches\":%lld,"
 	       "\"switch_rate\":%.0f,\"start\":%.6f,\"end\":%.6f}\n",
-	       mode, (unsigned long long)runs, *run_rate, *ns_per_run,
-	       (unsigned long long)eruns, per((double)(b.empty_ns - a.empty_ns), (double)eruns),
-	       (long long)(b.switches - a.switches), (b.switches - a.switches) / t, a.t, b.t);
+	       mode, (unsigned long long)runs, *run_rate, *ns_per_run, (unsigned long long)eruns,
+	       per((double)(b.empty_ns - a.empty_ns), (double)eruns), (long long)sw, sw / t, a.t,
+	       b.t);
 	fflush(stdout);
 	return 0;
 }
@@ -403,7 +405,7 @@ static int switch_cost(struct sampler *s, struct counts *c, pid_t pid,
 	drain_for(s, 0.2);
 	for (rep = 0; rep < reps; rep++) {
 		struct sw_snap a, b;
-		uint64_t runs;
+		uint64_t runs, sent, lost, rerr, no_ts;
 		int64_t sw;
 		double t, bg_runs, target_runs, target_ns;
 
@@ -427,6 +429,10 @@ static int switch_cost(struct sampler *s, struct counts *c, pid_t pid,
 			bg_runs = runs;
 		target_runs = runs - bg_runs;
 		target_ns = (double)(b.run_ns - a.run_ns) - bg_runs * bg_ns;
+		sent = b.stats[PYEBPF_STAT_OFF_CPU] - a.stats[PYEBPF_STAT_OFF_CPU];
+		lost = b.stats[PYEBPF_STAT_LOST] - a.stats[PYEBPF_STAT_LOST];
+		rerr = b.stats[PYEBPF_STAT_READ_ERRORS] - a.stats[PYEBPF_STAT_READ_ERRORS];
+		no_ts = b.stats[PYEBPF_STAT_NO_TSTATE] - a.stats[PYEBPF_STAT_NO_TSTATE];
 		printf("{\"mode\":\"switch-target\",\"rep\":%d,\"runs\":%llu,\"run_rate\":%.0f,"
 		       "\"background_runs\":%.0f,\"target_runs\":%.0f,\"target_switches\":%lld,"
 		       "\"switch_rate\":%.0f,\"runs_per_switch\":%.3f,\"ns_per_switch\":%.1f,"
@@ -435,15 +441,10 @@ static int switch_cost(struct sampler *s, struct counts *c, pid_t pid,
 		       "\"no_tstate\":%llu,\"avg_frames\":%.1f,\"start\":%.6f,\"end\":%.6f}\n",
 		       rep, (unsigned long long)runs, runs / t, bg_runs, target_runs, (long long)sw,
 		       sw / t, target_runs / sw, target_ns / sw, per(target_ns, target_runs), bg_ns,
-		       nt_ns, (unsigned long long)(b.stats[PYEBPF_STAT_OFF_CPU] -
-						   a.stats[PYEBPF_STAT_OFF_CPU]),
-		       (unsigned long long)c->off_cpu,
-		       (unsigned long long)(b.stats[PYEBPF_STAT_LOST] - a.stats[PYEBPF_STAT_LOST]),
-		       (unsigned long long)(b.stats[PYEBPF_STAT_READ_ERRORS] -
-					    a.stats[PYEBPF_STAT_READ_ERRORS]),
-		       (unsigned long long)(b.stats[PYEBPF_STAT_NO_TSTATE] -
-					    a.stats[PYEBPF_STAT_NO_TSTATE]),
-		       per((double)c->off_frames, (double)c->off_cpu), a.t, b.t);
+		       nt_ns, (unsigned long long)sent, (unsigned long long)c->off_cpu,
+		       (unsigned long long)lost, (unsigned long long)rerr,
+		       (unsigned long long)no_ts, per((double)c->off_frames, (double)c->off_cpu),
+		       a.t, b.t);
 		fflush(stdout);
 	}
 	return 0;
@@ -544,7 +545,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2 || (strcmp(argv[1], "cost") && strcmp(argv[1], "toggle") &&
 			 strcmp(argv[1], "switch-cost"))) {
-		fprintf(stderr, "usage: bench-sampler cost|toggle|switch-cost --pid PID [options]\n");
+		fprintf(stderr,
+			"usage: bench-sampler cost|toggle|switch-cost --pid PID [options]\n");
 		return 2;
 	}
 	switches = !strcmp(argv[1], "switch-cost");

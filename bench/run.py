@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""pyebpf benchmarks: BPF cost per sample, and the slowdown of a Python loop.
+"""pyebpf benchmarks: BPF cost per sample, the slowdown of a Python loop, and
+the cost of off-CPU profiling's context-switch program.
 
-    sudo make bench                  # all of it, ~7 min on a quiet machine
+    sudo make bench                  # all of it, ~10 min on a quiet machine
     sudo BENCH_SAMPLER=build/bench-sampler python3 bench/run.py [options]
     python3 bench/run.py --from-json build/bench-results.json --write-docs
 
@@ -17,6 +18,14 @@
    mean slowdown gets a 95% confidence interval (Student t) over the pairs.
    Two controls: an A/A run without samples, and 1000 Hz with the process
    not registered.
+3. Context switches (off-CPU profiling): bench/target_switch.py's two
+   threads ping-pong through pipes on CPU 1; `bench-sampler switch-cost`
+   reads the BPF statistics of the sched_switch program with the target
+   stopped (background), running but not registered (the non-target path,
+   next to an empty program's cost, the floor), and registered (ns per
+   off-CPU interval, at ~12 and ~100 frames). Then, end to end,
+   `perf bench sched pipe` with and without `pyebpf --idle` profiling an
+   unrelated sleeping Python process, alternating run by run.
 
 A thread samples /proc/stat and the target's /proc/PID/schedstat every
 50 ms. Before each block of measuring the machine must be quiet for a
@@ -30,8 +39,9 @@ the highest 1-minute load average seen before its blocks (the target
 itself accounts for about 1.0 of it).
 
 Results go to a JSON file (--json) and are printed as Markdown tables;
---write-docs also replaces the results section of docs/BENCHMARKS.md, so
-the numbers there are never typed by hand. --from-json re-renders a saved
+--write-docs also replaces the results sections of docs/BENCHMARKS.md
+that the run measured (1 and 2 share one, 3 has its own), so the numbers
+there are never typed by hand. --from-json re-renders a saved
 run without measuring.
 
 Stdlib only, Python 3.7+. Exit status: 0; 1 if a measurement failed; 2 for
@@ -49,6 +59,7 @@ import math
 import os
 import platform
 import re
+import resource
 import select
 import signal
 import statistics
@@ -60,9 +71,12 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.path.join(ROOT, "bench", "target.py")
+SWITCH_TARGET = os.path.join(ROOT, "bench", "target_switch.py")
 DOCS = os.path.join(ROOT, "docs", "BENCHMARKS.md")
 BEGIN = "<!-- results:begin (written by bench/run.py --write-docs) -->"
 END = "<!-- results:end -->"
+SWITCH_BEGIN = "<!-- switch-results:begin (written by bench/run.py --write-docs) -->"
+SWITCH_END = "<!-- switch-results:end -->"
 
 # Goals the results are compared with.
 COST_GOAL_NS = {12: 1000, 100: 4000}   # per sample, at that many frames
@@ -86,6 +100,16 @@ MIN_REP_RATE = 0.97       # a cost repetition slower than this times the usual r
 BLOCK_PAIRS = 10          # toggle pairs per bench-sampler run
 MAX_RUN_FACTOR = 2        # pairs run at most, per undisturbed pair asked for
 CONTROL_RATE = 1          # Hz: the "sampled" windows of the control get <= 1 sample
+
+# measurement 3: the context-switch program (off-CPU profiling)
+SWITCH_DEPTHS = (12, 100)  # Python frames in each thread's stack
+SWITCH_BG_SECONDS = 1.0    # switch-cost's background phase (target stopped)
+SWITCH_NT_SECONDS = 2.0    # its non-target phase (target running, not registered)
+SWITCH_SUB_S = 0.1         # the ping-pong's rate is noisier than the loop's:
+SWITCH_MAX_SPREAD = 0.15   # longer parts, looser steadiness test
+SWITCH_MIN_REP_RATE = 0.93  # a repetition switching slower than this times the fastest
+PIPE_LOOPS = 200000        # round trips per `perf bench sched pipe` run
+PIPE_IDLE_PCT = 10.0       # both CPUs under this before a pipe run
 
 VERBOSE = False
 
@@ -308,9 +332,10 @@ class Monitor(threading.Thread):
 
     PERIOD = 0.05
 
-    def __init__(self, pid):
+    def __init__(self, pid, check_wait=True):
         super().__init__(daemon=True)
         self.pid = pid
+        self.check_wait = check_wait  # is the target waiting for its CPU a disturbance?
         self.samples = []  # (monotonic, cpu_times(), schedstat(pid))
         self.lock = threading.Lock()
         self.done = threading.Event()
@@ -330,8 +355,8 @@ class Monitor(threading.Thread):
         self.done.set()
         self.join()
 
-    def check(self, start, end):
-        """Why [start, end] was disturbed, or None if it was quiet."""
+    def _around(self, start, end):
+        """The samples just before `start` and just after `end`, or None."""
         for _ in range(10):  # the next sample after `end` may be due soon
             with self.lock:
                 before = [s for s in self.samples if s[0] <= start]
@@ -339,13 +364,23 @@ class Monitor(threading.Thread):
             if after or not self.is_alive():
                 break
             time.sleep(self.PERIOD)
-        if not before or not after:
+        return (before[-1], after[0]) if before and after else None
+
+    def busy(self, start, end):
+        """{cpu: percent busy} over [start, end], or None if not monitored."""
+        around = self._around(start, end)
+        return busy_pct(around[0][1], around[1][1]) if around else None
+
+    def check(self, start, end):
+        """Why [start, end] was disturbed, or None if it was quiet."""
+        around = self._around(start, end)
+        if not around:
             return "not monitored"
-        (t0, c0, s0), (t1, c1, s1) = before[-1], after[0]
+        (t0, c0, s0), (t1, c1, s1) = around
         cpu0 = busy_pct(c0, c1).get(BENCH_CPU, 0.0)
         if cpu0 > DISTURBED_CPU0_PCT:
             return "cpu%d %.0f%% busy" % (BENCH_CPU, cpu0)
-        if s0 and s1:
+        if self.check_wait and s0 and s1:
             wait = 100.0 * (s1[1] - s0[1]) / 1e9 / (t1 - t0)
             if wait > MAX_TARGET_WAIT_PCT:
                 return "target waited %.0f%% of the time for its CPU" % wait
@@ -357,7 +392,7 @@ class Monitor(threading.Thread):
 
 
 STOP_SIGNALS = {signal.SIGINT, signal.SIGTERM}
-_sampler_proc = None  # the bench-sampler running now, for the signal watcher
+_sampler_proc = None  # the bench-sampler (or perf) running now, for the signal watcher
 
 
 def _pin(cpu):
@@ -401,13 +436,20 @@ class Target:
     TARGET_CPU, logging its progress to a temporary file, and a Monitor
     watching it. A context manager: leaving it stops the target."""
 
-    def __init__(self, interp, frames):
-        depth = frames - 3  # <module>;main;recurse x depth;spin
+    def __init__(self, interp, frames, switch=False):
+        # switch: bench/target_switch.py, two threads ping-ponging on the
+        # target's CPU; they wait for that CPU by design, and their rate
+        # is noisier than the loop's
+        self.switch = switch
+        if switch:
+            argv = [interp.path, SWITCH_TARGET, str(frames)]
+        else:
+            argv = [interp.path, TARGET, str(frames - 3)]  # <module>;main;recurse x N;spin
         fd, self.log_path = tempfile.mkstemp(prefix="pyebpf-bench-", suffix=".log")
         os.close(fd)
         self.monitor = None
         try:
-            self.proc = subprocess.Popen([interp.path, TARGET, str(depth), self.log_path],
+            self.proc = subprocess.Popen(argv + [self.log_path],
                                          stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                                          stderr=subprocess.PIPE, preexec_fn=_pin(TARGET_CPU),
                                          cwd=ROOT)
@@ -421,7 +463,7 @@ class Target:
                 self.proc.kill()
                 raise BenchError("target under %s did not start: %s" % (
                     interp.name, self.proc.stderr.read().decode(errors="replace").strip()))
-            self.monitor = Monitor(self.proc.pid)
+            self.monitor = Monitor(self.proc.pid, check_wait=not switch)
             self.monitor.start()
             time.sleep(0.3)  # let it settle into the loop
         except BaseException:
@@ -447,10 +489,11 @@ class Target:
             why = self.monitor.check(now - 1.0, now - Monitor.PERIOD)
             if not why:
                 p = self.progress()
-                subs = p.sub_rates(p.times[-1] - 1.0, p.times[-1]) if p.times else []
+                subs = p.sub_rates(p.times[-1] - 1.0, p.times[-1], self.sub_s) if p.times \
+                    else []
                 if not subs:
                     why = "target not logging"
-                elif max(subs) / min(subs) - 1 > MAX_SPREAD:
+                elif max(subs) / min(subs) - 1 > self.max_spread:
                     why = "host stalls: the loop rate varies by %.0f%%" % (
                         100.0 * (max(subs) / min(subs) - 1))
             if not why:
@@ -470,11 +513,21 @@ class Target:
     def pid(self):
         return self.proc.pid
 
+    @property
+    def sub_s(self):
+        return SWITCH_SUB_S if self.switch else SUB_S
+
+    @property
+    def max_spread(self):
+        return SWITCH_MAX_SPREAD if self.switch else MAX_SPREAD
+
     def stop(self):
         if self.monitor and self.monitor.is_alive():
             self.monitor.stop()
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
+            # a bench-sampler switch-cost stopped mid-run may leave it stopped
+            self.proc.send_signal(signal.SIGCONT)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:
@@ -746,6 +799,330 @@ def measure_slowdown(interp, stack, frames, rate, opts, variant=None):
 
 
 # --------------------------------------------------------------------------
+# measurement 3: the context-switch program (off-CPU profiling)
+
+
+def judge_switch_reps(reps, monitor, progress):
+    """Set r["why"] on each switch-cost repetition: None if undisturbed.
+    The target's switch rate shows host stalls: one within a repetition
+    makes its rate vary over the parts (a stall during a run of the
+    program is charged to it), one as long as the repetition makes it
+    slower than the fastest repetition."""
+    fastest = max(r["switch_rate"] for r in reps)
+    for r in reps:
+        subs = progress.sub_rates(r["start"], r["end"], SWITCH_SUB_S)
+        r["why"] = monitor.check(r["start"], r["end"])
+        if not r["why"] and not subs:
+            r["why"] = "not in the target's log"
+        if not r["why"] and max(subs) / min(subs) - 1 > SWITCH_MAX_SPREAD:
+            r["why"] = "host stall: switch rate varied by %.0f%%" % (
+                100.0 * (max(subs) / min(subs) - 1))
+        if not r["why"] and r["switch_rate"] < SWITCH_MIN_REP_RATE * fastest:
+            r["why"] = "host stall: %.0f%% of the fastest repetition's switch rate" % (
+                100.0 * r["switch_rate"] / fastest)
+
+
+def measure_switch(interp, frames, opts):
+    """`opts.cost_reps` undisturbed repetitions of `bench-sampler
+    switch-cost` against bench/target_switch.py, from at most 3 runs; each
+    run also measures the background and the non-target path."""
+    what = "switch-cost %s %d frames" % (interp.name, frames)
+    reps, loads = [], []
+    phases = {"switch-background": [], "switch-nontarget": []}
+    with Target(interp, frames, switch=True) as target:
+        for _ in range(3):
+            note_wait(target.wait_quiet(wait_budget(opts)))
+            loads.append(loadavg1())
+            want = opts.cost_reps - sum(1 for r in reps if not r["why"])
+            new = run_sampler(["switch-cost", "--pid", target.pid, "--seconds",
+                               opts.cost_seconds, "--reps", want, "--nontarget-seconds",
+                               SWITCH_NT_SECONDS, "--background-seconds", SWITCH_BG_SECONDS],
+                              timeout=60 + (opts.cost_seconds * want + SWITCH_BG_SECONDS +
+                                            SWITCH_NT_SECONDS) * 3)
+            new_reps = [l for l in new if l["mode"] == "switch-target"]
+            if len(new_reps) != want:
+                raise BenchError("%s: bench-sampler printed %d repetitions, not %d" % (
+                    what, len(new_reps), want))
+            progress = target.progress(until=new_reps[-1]["end"])
+            for l in new:
+                if l["mode"] in phases:
+                    l["why"] = target.monitor.check(l["start"], l["end"])
+                    if not l["why"] and l["mode"] == "switch-nontarget":
+                        subs = progress.sub_rates(l["start"], l["end"], SWITCH_SUB_S)
+                        if subs and max(subs) / min(subs) - 1 > SWITCH_MAX_SPREAD:
+                            l["why"] = "host stall"
+                    phases[l["mode"]].append(l)
+            reps += new_reps
+            judge_switch_reps(reps, target.monitor, progress)
+            for r in new_reps:
+                if r["why"]:
+                    vlog("%s: repetition dropped: %s" % (what, r["why"]))
+            if sum(1 for r in reps if not r["why"]) >= opts.cost_reps:
+                break
+    good = [r for r in reps if not r["why"]]
+    use = (good + sorted((r for r in reps if r["why"]), key=lambda r: -r["switch_rate"]))
+    use = use[:opts.cost_reps]
+
+    def phase(mode, key):
+        ok = [p for p in phases[mode] if not p["why"]] or phases[mode]
+        return statistics.median(p[key] for p in ok)
+
+    ns = [r["ns_per_switch"] for r in use]
+    return {
+        "python": interp.name, "label": interp.label, "frames": frames,
+        "avg_frames": statistics.median(r["avg_frames"] for r in use),
+        "ns_per_switch": ns,
+        "median_ns": statistics.median(ns),
+        "ns_per_target_run": statistics.median(r["ns_per_target_run"] for r in use),
+        "runs_per_switch": statistics.median(r["runs_per_switch"] for r in use),
+        "switch_rate": statistics.median(r["switch_rate"] for r in use),
+        "nontarget_ns": phase("switch-nontarget", "ns_per_run"),
+        "nontarget_empty_ns": phase("switch-nontarget", "empty_ns"),
+        "nontarget_switch_rate": phase("switch-nontarget", "switch_rate"),
+        "nontarget_phases": len(phases["switch-nontarget"]),
+        "background_ns": phase("switch-background", "ns_per_run"),
+        "background_empty_ns": phase("switch-background", "empty_ns"),
+        "background_rate": phase("switch-background", "run_rate"),
+        "intervals": sum(r["intervals"] for r in use),
+        "delivered": sum(r["delivered"] for r in use),
+        "lost": sum(r["lost"] for r in use),
+        "read_errors": sum(r["read_errors"] for r in use),
+        "load1": max(loads),
+        "dropped_reps": [r["why"] for r in reps if r["why"]],
+        "disturbed": len(good) < opts.cost_reps,
+    }
+
+
+def children_cpu():
+    """CPU seconds (user + system) of the children waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def perf_pipe(loops):
+    """One `perf bench sched pipe` run on TARGET_CPU (both of its processes,
+    so every round trip is two context switches on that CPU): (ops/s, CPU
+    seconds it used, start, end). Its CPU time holds the switch programs'
+    time too (they run in the kernel on its behalf), but unlike ops/s not
+    the time other processes took CPU 1 from it."""
+    global _sampler_proc
+    cmd = ["perf", "bench", "sched", "pipe", "-l", str(loops)]
+    cpu0 = children_cpu()
+    start = time.monotonic()
+    try:
+        with subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, universal_newlines=True,
+                              preexec_fn=_pin(TARGET_CPU)) as p:
+            _sampler_proc = p  # the signal watcher stops it
+            try:
+                out, err = p.communicate(timeout=300)
+            except BaseException:
+                p.kill()
+                raise
+            finally:
+                _sampler_proc = None
+    except (OSError, subprocess.SubprocessError) as e:
+        raise BenchError("perf bench sched pipe: %s (Debian: apt-get install linux-perf)" % e)
+    end = time.monotonic()
+    cpu = children_cpu() - cpu0  # perf waits for its worker, so that is in
+    m = re.search(r"^\s*([\d.]+)\s+ops/sec", out, re.M)
+    if p.returncode or not m:
+        raise BenchError("perf bench sched pipe failed (exit %d): %s" % (
+            p.returncode, (err or out).strip()[-300:]))
+    return float(m.group(1)), cpu, start, end
+
+
+class Pyebpf:
+    """`pyebpf record --idle` attached to `pid`, pinned to BENCH_CPU, from
+    the moment its programs are attached until stop()."""
+
+    def __init__(self, pid):
+        self.dir = tempfile.mkdtemp(prefix="pyebpf-bench-")
+        cmd = [PYEBPF, "record", "-p", str(pid), "--idle", "-o",
+               os.path.join(self.dir, "out.folded")]
+        vlog(" ".join(cmd))
+        try:
+            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL,
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                         universal_newlines=True, preexec_fn=_pin(BENCH_CPU))
+        except OSError as e:
+            os.rmdir(self.dir)
+            raise BenchError("cannot run %s: %s" % (PYEBPF, e))
+        # attached once it holds BPF links and has stopped adding them
+        links, stable, deadline = -1, 0, time.monotonic() + 30
+        while stable < 5:
+            time.sleep(0.1)
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                err = self.stop()
+                raise BenchError("pyebpf --idle did not start: %s" % err)
+            n = self._links()
+            stable = stable + 1 if n == links and n > 0 else 0
+            links = n
+
+    def _links(self):
+        fd_dir = "/proc/%d/fd" % self.proc.pid
+        n = 0
+        try:
+            for fd in os.listdir(fd_dir):
+                try:
+                    n += os.readlink(os.path.join(fd_dir, fd)) == "anon_inode:bpf_link"
+                except OSError:
+                    pass
+        except OSError:
+            pass
+        return n
+
+    def stop(self):
+        """Stop it (Ctrl-C: it writes its profile); its stderr."""
+        if self.dir is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+        try:
+            _, err = self.proc.communicate(timeout=60)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            _, err = self.proc.communicate()
+        for f in os.listdir(self.dir):
+            os.unlink(os.path.join(self.dir, f))
+        os.rmdir(self.dir)
+        self.dir = None
+        return err.strip()
+
+    def stop_checked(self):
+        err = self.stop()
+        if self.proc.returncode:
+            raise BenchError("pyebpf --idle failed (exit %d): %s" % (self.proc.returncode, err))
+
+
+_waited_in_vain = False  # a wait for quiet timed out: later ones are shorter
+
+
+def wait_budget(opts):
+    """Seconds to wait for quiet before a block of switch-cost or pipe
+    measuring: --max-wait, but only 10 s once a wait has timed out, so a
+    machine that stays busy does not multiply the run's length."""
+    return min(opts.max_wait, 10) if _waited_in_vain else opts.max_wait
+
+
+def note_wait(quiet):
+    global _waited_in_vain
+    _waited_in_vain = _waited_in_vain or not quiet
+
+
+def wait_idle(monitor, max_wait):
+    """Wait until both CPUs were under PIPE_IDLE_PCT busy for a second.
+    Returns False if that has not happened within max_wait seconds."""
+    start = time.monotonic()
+    said = None
+    while True:
+        time.sleep(1.0)
+        now = time.monotonic()
+        busy = monitor.busy(now - 1.0, now - Monitor.PERIOD) or {}
+        top = max(busy.items(), key=lambda kv: kv[1]) if busy else (None, 100.0)
+        if top[1] < PIPE_IDLE_PCT:
+            return True
+        if now - start >= max_wait:
+            log("bench: machine still busy after %d s (cpu%s %.0f%% busy); measuring anyway"
+                % (max_wait, top[0], top[1]))
+            return False
+        if said is None or now - said >= 60:
+            said = now
+            who = busiest_processes(exclude=(os.getpid(),))
+            log("bench: waiting for idle CPUs (cpu%s %.0f%% busy, load %.2f%s)" % (
+                top[0], top[1], loadavg1(), "; busy: " + ", ".join(
+                    "%s[%d] %.0f%%" % (c, p, u) for u, p, c in who) if who else ""))
+
+
+def pipe_run(on, monitor, opts):
+    ops, cpu, start, end = perf_pipe(opts.pipe_loops)
+    busy = (monitor.busy(start, end) or {}).get(BENCH_CPU, 100.0)
+    why = "cpu%d %.0f%% busy" % (BENCH_CPU, busy) if busy > DISTURBED_CPU0_PCT else None
+    vlog("pipe %s: %.0f ops/s, %.0f CPU ns/op%s" % (
+        "on " if on else "off", ops, 1e9 * cpu / opts.pipe_loops,
+        " (dropped: %s)" % why if why else ""))
+    return {"on": on, "ops": ops, "cpu_ns": 1e9 * cpu / opts.pipe_loops, "start": start,
+            "end": end, "why": why}
+
+
+def pipe_pair(pid, monitor, on_first, opts, loads):
+    """Two pipe runs, one with pyebpf attached to `pid`, one without, back
+    to back after one wait for quiet (gaps between them would add drift)."""
+    prof = Pyebpf(pid) if on_first else None
+    try:
+        note_wait(wait_idle(monitor, wait_budget(opts)))
+        loads.append(loadavg1())
+        first = pipe_run(on_first, monitor, opts)
+        if prof:
+            prof.stop_checked()
+            prof = None
+        else:
+            prof = Pyebpf(pid)
+        second = pipe_run(not on_first, monitor, opts)
+        if prof:
+            prof.stop_checked()
+            prof = None
+    finally:
+        if prof:
+            prof.stop()
+    return [first, second]
+
+
+def measure_pipe(interp, opts):
+    """End-to-end: `perf bench sched pipe` (a workload that only switches,
+    not profiled) with `pyebpf --idle` attached to an unrelated, sleeping
+    Python process, and with no pyebpf at all, alternating run by run in
+    on-off, off-on pairs. Slowdown per pair: 1 - ops(on) / ops(off)."""
+    sleeper = subprocess.Popen([interp.path, "-c", "import time\nwhile True: time.sleep(1)"],
+                               stdin=subprocess.DEVNULL, preexec_fn=_pin(BENCH_CPU))
+    monitor = Monitor(sleeper.pid, check_wait=False)
+    monitor.start()
+    runs, loads = [], []
+    try:
+        time.sleep(0.5)  # let it reach its loop
+        i = 0
+        while sum(1 for a, b in zip(runs[::2], runs[1::2]) if not a["why"] and not b["why"]) \
+                < opts.pipe_pairs and len(runs) // 2 < MAX_RUN_FACTOR * opts.pipe_pairs and \
+                not (_waited_in_vain and len(runs) // 2 >= opts.pipe_pairs):  # busy anyway
+            runs += pipe_pair(sleeper.pid, monitor, i % 2 == 0, opts, loads)
+            i += 1
+    finally:
+        monitor.stop()
+        sleeper.kill()
+        sleeper.wait()
+    every = [(a, b) if a["on"] else (b, a) for a, b in zip(runs[::2], runs[1::2])]
+    pairs = [(on, off) for on, off in every if not on["why"] and not off["why"]]
+    if len(pairs) < 2:
+        # never quiet: report every pair, flagged, rather than nothing
+        log("bench: pipe: only %d undisturbed pairs of %d; using all of them" % (
+            len(pairs), len(every)))
+        pairs = every
+    slow = [100.0 * (1.0 - on["ops"] / off["ops"]) for on, off in pairs]
+    mean, half = summarize(slow)
+    more_cpu = [100.0 * (on["cpu_ns"] / off["cpu_ns"] - 1.0) for on, off in pairs]
+    cpu_mean, cpu_half = summarize(more_cpu)
+    return {
+        "python": interp.name, "label": interp.label, "loops": opts.pipe_loops,
+        "pairs": len(pairs), "pairs_run": len(runs) // 2,
+        "ops_on": [on["ops"] for on, _ in pairs], "ops_off": [off["ops"] for _, off in pairs],
+        "slowdown_pct": slow, "mean_pct": mean, "ci95_pct": half,
+        "median_pct": statistics.median(slow),
+        "median_ops_on": statistics.median(on["ops"] for on, _ in pairs),
+        "median_ops_off": statistics.median(off["ops"] for _, off in pairs),
+        "cpu_ns_on": [on["cpu_ns"] for on, _ in pairs],
+        "cpu_ns_off": [off["cpu_ns"] for _, off in pairs],
+        "cpu_more_pct": more_cpu, "cpu_mean_pct": cpu_mean, "cpu_ci95_pct": cpu_half,
+        "median_cpu_ns_on": statistics.median(on["cpu_ns"] for on, _ in pairs),
+        "median_cpu_ns_off": statistics.median(off["cpu_ns"] for _, off in pairs),
+        "dropped_runs": [r["why"] for r in runs if r["why"]],
+        "disturbed_used": sum(1 for on, off in pairs if on["why"] or off["why"]),
+        "load1": max(loads),
+        "disturbed": len(pairs) < opts.pipe_pairs or any(on["why"] or off["why"]
+                                                         for on, off in pairs),
+    }
+
+
+# --------------------------------------------------------------------------
 # tables
 
 
@@ -936,10 +1313,9 @@ def summary(results):
     return "\n".join(out)
 
 
-def render(results):
+def machine_lines(results):
     m = results["machine"]
-    p = results["params"]
-    out = [
+    return [
         "Measured %s on commit `%s` with `%s`." % (
             results["date"], results["commit"], results["command"]),
         "",
@@ -948,6 +1324,165 @@ def render(results):
             ", CONFIG_HZ=%d" % m["config_hz"] if m["config_hz"] else "",
             m["os"], ", virtual machine" if m.get("virtual") else ""),
         "",
+    ]
+
+
+def switch_table(results):
+    order = {n: i for i, n in enumerate(results["interp_order"])}
+    rows = sorted(results["switch"], key=lambda r: (order.get(r["python"], 99), r["frames"]))
+    lines = [
+        "| Python | frames | ns per off-CPU interval, median (min-max of %d) | program runs "
+        "per interval | switches/s traced | switches/s not traced | non-target ns/run "
+        "(empty program) | background switches/s, ns/run (empty program) | intervals "
+        "sent/delivered/lost | load1 |" % results["params"]["cost_reps"],
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        flags = []
+        if r["disturbed"]:
+            flags.append("disturbed")
+        if r["read_errors"]:
+            flags.append("%d read errors" % r["read_errors"])
+        lines.append("| %s | %.0f | %s (%s-%s)%s | %.3f | %.0f k | %.0f k | %.0f (%.0f) | "
+                     "%.0f, %.0f (%.0f) | %d/%d/%d | %.2f |" % (
+                         r["label"], r["avg_frames"], fmt_ns(r["median_ns"]),
+                         fmt_ns(min(r["ns_per_switch"])), fmt_ns(max(r["ns_per_switch"])),
+                         " " + ", ".join(flags) if flags else "", r["runs_per_switch"],
+                         r["switch_rate"] / 1e3, r["nontarget_switch_rate"] / 1e3,
+                         r["nontarget_ns"], r["nontarget_empty_ns"], r["background_rate"],
+                         r["background_ns"], r["background_empty_ns"], r["intervals"],
+                         r["delivered"], r["lost"], r["load1"]))
+    return "\n".join(lines)
+
+
+def pipe_table(results):
+    lines = [
+        "| workload | pyebpf | ops/s without / with pyebpf, medians | slowdown (ops/s), "
+        "mean +/- 95% CI | median | CPU ns per round trip without / with, medians | more "
+        "CPU per round trip, mean +/- 95% CI | pairs kept/run | load1 |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in results["pipe"]:
+        lines.append("| `perf bench sched pipe -l %d`, both processes on CPU %d | `pyebpf "
+                     "record --idle` on a sleeping %s process | %.0f / %.0f | %+.2f%% +/- %.2f "
+                     "| %+.2f%% | %.0f / %.0f | %+.2f%% +/- %.2f | %d/%d%s | %.2f |" % (
+                         r["loops"], TARGET_CPU, r["label"], r["median_ops_off"],
+                         r["median_ops_on"], r["mean_pct"], r["ci95_pct"], r["median_pct"],
+                         r["median_cpu_ns_off"], r["median_cpu_ns_on"], r["cpu_mean_pct"],
+                         r["cpu_ci95_pct"], r["pairs"], r["pairs_run"],
+                         " (%d of them disturbed: never quiet)" % r["disturbed_used"]
+                         if r.get("disturbed_used") else
+                         " (too few pairs kept)" if r["disturbed"] else "", r["load1"]))
+    return "\n".join(lines)
+
+
+def switch_summary(results):
+    out = []
+    rows = results.get("switch", [])
+    if rows:
+        nt = [r["nontarget_ns"] for r in rows]
+        empty = [r["nontarget_empty_ns"] for r in rows]
+        med, med_e = statistics.median(nt), statistics.median(empty)
+        out.append(
+            "- Non-target path (a switch of threads that are not traced): **%s ns** per run "
+            "(median of %d rows, %s), against %s ns for an empty program on the same "
+            "tracepoint in the same runs: the path's own work is the other %.0f ns "
+            "(%.1fx the empty program). Against the ~150 ns the issue gave as the floor: "
+            "%s." % (
+                fmt_ns(med), len(rows), _span(nt, unit=" ns"), fmt_ns(med_e), med - med_e,
+                med / med_e if med_e else 0.0,
+                "within it (%.0f ns below)" % (150 - med) if med <= 150 else
+                "**above** it by %.0f ns" % (med - 150)))
+        bg = [r["background_ns"] for r in rows]
+        bge = [r["background_empty_ns"] for r in rows]
+        out.append(
+            "- The machine's own switches, mostly to and from the idle task (%s per second "
+            "here), cost more per run: %s against %s for the empty program (cold "
+            "caches)." % (_span([r["background_rate"] for r in rows]), _span(bg, unit=" ns"),
+                          _span(bge, unit=" ns")))
+        parts = []
+        for r in sorted(rows, key=lambda r: (-_version(r)[1], r["frames"])):
+            parts.append("%s at %.0f frames **%s ns**" % (
+                r["label"].split(" ")[0], r["avg_frames"], fmt_ns(r["median_ns"])))
+        out.append("- Traced thread, per off-CPU interval (its switch-out, stack walk and "
+                   "record, and its switch-in, which sends it): %s." % "; ".join(parts))
+        out.append("- Switch rates reached: %s switches/s with the target traced, %s not "
+                   "traced (the same process, one CPU)." % (
+                       _span([r["switch_rate"] / 1e3 for r in rows], unit=" k"),
+                       _span([r["nontarget_switch_rate"] / 1e3 for r in rows], unit=" k")))
+        bad = [r for r in rows if r["disturbed"]]
+        if bad:
+            out.append("- %d of %d rows are marked disturbed: the machine was not quiet long "
+                       "enough, so some repetitions used were disturbed (load1 up to %.2f)."
+                       % (len(bad), len(rows), max(r["load1"] for r in bad)))
+    for r in results.get("pipe", []):
+        est = ""
+        if rows:
+            # two switches per round trip, each running the non-target path
+            est = ("; two runs of the non-target path at the ns/run above are %.0f ns, "
+                   "before the wakeup program and the tracepoint's own overhead" % (
+                       2 * statistics.median(x["nontarget_ns"] for x in rows)))
+        out.append("- End to end, a process that only switches and is not profiled (`perf "
+                   "bench sched pipe`), while `pyebpf --idle` profiles another process: "
+                   "**%+.2f%% +/- %.2f CPU time** per round trip (medians %.0f ns without, "
+                   "%.0f with: %+.0f ns%s); its round trips per second drop by %+.2f%% +/- "
+                   "%.2f (%.0f to %.0f).%s" % (
+                       r["cpu_mean_pct"], r["cpu_ci95_pct"], r["median_cpu_ns_off"],
+                       r["median_cpu_ns_on"], r["median_cpu_ns_on"] - r["median_cpu_ns_off"],
+                       est, r["mean_pct"], r["ci95_pct"],
+                       r["median_ops_off"], r["median_ops_on"],
+                       " Measured on a busy machine (%d disturbed pairs used, load1 up to "
+                       "%.2f): both depend on what else ran on CPU %d; read them with care."
+                       % (r["disturbed_used"], r["load1"], TARGET_CPU)
+                       if r.get("disturbed_used") else ""))
+    return "\n".join(out)
+
+
+def render_switch(results):
+    """The context-switch section of docs/BENCHMARKS.md."""
+    out = machine_lines(results) + ["#### Summary", "", switch_summary(results), ""]
+    if results.get("switch"):
+        dropped = sum(len(r["dropped_reps"]) for r in results["switch"])
+        out += [
+            "#### BPF cost of the switch program",
+            "",
+            "`bench-sampler switch-cost`, %d repetitions of %g s per row, after %g s with the "
+            "target stopped (background) and %g s with it running but not registered "
+            "(non-target). %d disturbed repetitions were dropped and measured again. "
+            "ns/run and ns per interval are the kernel's BPF statistics (run time between "
+            "two clock reads around the program), not the tracepoint's own overhead."
+            % (results["params"]["cost_reps"], results["params"]["cost_seconds"],
+               SWITCH_BG_SECONDS, SWITCH_NT_SECONDS, dropped),
+            "",
+            switch_table(results),
+            "",
+        ]
+    if results.get("pipe"):
+        out += [
+            "#### Slowdown of a switch-heavy process that is not profiled",
+            "",
+            "Runs with and without pyebpf alternate (on-off, off-on, ...); slowdown = "
+            "1 - ops(with) / ops(without) per adjacent pair, and the same for the CPU time "
+            "per round trip; means with a 95%% Student-t confidence interval. %d runs were "
+            "disturbed (CPU %d busy)%s." % (
+                sum(len(r["dropped_runs"]) for r in results["pipe"]), BENCH_CPU,
+                "; with too few quiet pairs, every pair is used" if any(
+                    r.get("disturbed_used") for r in results["pipe"]) else
+                " and dropped"),
+            "",
+            pipe_table(results),
+            "",
+        ]
+    if results.get("interrupted"):
+        out += ["The run was interrupted: measurements after these are missing.", ""]
+    if results.get("switch_errors"):
+        out += ["#### Errors", ""] + ["- %s" % e for e in results["switch_errors"]] + [""]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def render(results):
+    p = results["params"]
+    out = machine_lines(results) + [
         "### Summary",
         "",
         summary(results),
@@ -994,19 +1529,21 @@ def render(results):
     return "\n".join(out).rstrip() + "\n"
 
 
-def write_docs(text):
+def write_docs(text, begin=BEGIN, end=END):
+    """Replace what lies between the markers `begin` and `end` in DOCS."""
     try:
         with open(DOCS) as f:
             doc = f.read()
     except OSError:
         raise BenchError("cannot read %s" % DOCS)
-    i, j = doc.find(BEGIN), doc.find(END)
+    i, j = doc.find(begin), doc.find(end)
     if i < 0 or j < i:
-        raise BenchError("%s has no results markers (%s ... %s)" % (DOCS, BEGIN, END))
-    doc = doc[:i + len(BEGIN)] + "\n\n" + text + "\n" + doc[j:]
+        raise BenchError("%s has no results markers (%s ... %s)" % (DOCS, begin, end))
+    doc = doc[:i + len(begin)] + "\n\n" + text + "\n" + doc[j:]
     with open(DOCS, "w") as f:
         f.write(doc)
-    log("bench: wrote the results section of %s" % os.path.relpath(DOCS, ROOT))
+    log("bench: wrote a results section of %s (%s)" % (os.path.relpath(DOCS, ROOT),
+                                                       begin.split(":")[0][5:]))
 
 
 # --------------------------------------------------------------------------
@@ -1030,8 +1567,22 @@ def parse_args(argv):
     ap.add_argument("--no-controls", action="store_true",
                     help="skip the slowdown measurement's two controls (an A/A run without "
                          "samples; 1000 Hz with the process not registered)")
+    ap.add_argument("--no-switch", action="store_true",
+                    help="skip the context-switch program's cost (off-CPU profiling)")
+    ap.add_argument("--switch-interp", default=None,
+                    help="interpreters for the context-switch cost (default 3.12,3.9; 3.12 "
+                         "with --quick)")
+    ap.add_argument("--no-pipe", action="store_true",
+                    help="skip the end-to-end slowdown of `perf bench sched pipe` under "
+                         "`pyebpf --idle`")
+    ap.add_argument("--pipe-pairs", type=int, default=None,
+                    help="undisturbed with/without pyebpf pairs of pipe runs wanted (default "
+                         "20; 5 with --quick)")
+    ap.add_argument("--pipe-loops", type=int, default=PIPE_LOOPS,
+                    help="round trips per pipe run (default %d)" % PIPE_LOOPS)
     ap.add_argument("--cost-seconds", type=float, default=None,
-                    help="seconds per cost repetition (default 2; 1 with --quick)")
+                    help="seconds per cost and switch-cost repetition (default 2; 1 with "
+                         "--quick)")
     ap.add_argument("--cost-reps", type=int, default=3, help="cost repetitions (default 3)")
     ap.add_argument("--pairs", type=int, default=None,
                     help="undisturbed on/off window pairs wanted (default 40; 20 with --quick)")
@@ -1045,7 +1596,8 @@ def parse_args(argv):
     ap.add_argument("--from-json", metavar="FILE",
                     help="measure nothing: render the results saved in FILE")
     ap.add_argument("--write-docs", action="store_true",
-                    help="rewrite the results section of docs/BENCHMARKS.md")
+                    help="rewrite the results sections of docs/BENCHMARKS.md that this run "
+                         "measured")
     ap.add_argument("-v", "--verbose", action="store_true")
     opts = ap.parse_args(argv)
     if opts.cost_seconds is None:
@@ -1054,23 +1606,30 @@ def parse_args(argv):
         opts.pairs = 20 if opts.quick else 40
     if opts.slowdown_interp is None:
         opts.slowdown_interp = "3.12" if opts.quick else "3.12,3.9"
+    if opts.switch_interp is None:
+        opts.switch_interp = "3.12" if opts.quick else "3.12,3.9"
+    if opts.pipe_pairs is None:
+        opts.pipe_pairs = 5 if opts.quick else 20
     if opts.cost_reps < 1 or opts.pairs < 2 or opts.window < 2 * EDGE_TRIM_S + 3 * SUB_S \
-            or opts.cost_seconds <= 0:
-        ap.error("need --cost-reps >= 1, --pairs >= 2, --window >= %g, --cost-seconds > 0"
-                 % (2 * EDGE_TRIM_S + 3 * SUB_S))
+            or opts.cost_seconds <= 0 or opts.pipe_pairs < 2 or opts.pipe_loops < 1000:
+        ap.error("need --cost-reps >= 1, --pairs >= 2, --window >= %g, --cost-seconds > 0, "
+                 "--pipe-pairs >= 2, --pipe-loops >= 1000" % (2 * EDGE_TRIM_S + 3 * SUB_S))
     return opts
 
 
 def measure(opts, argv, results):
     """Measure into `results` (filled as measurements finish, so a caller
     that catches KeyboardInterrupt still has everything done so far)."""
-    global BENCH_SAMPLER
+    global BENCH_SAMPLER, PYEBPF
     BENCH_SAMPLER = os.environ.get("BENCH_SAMPLER") or os.path.join(ROOT, "build",
                                                                     "bench-sampler")
+    PYEBPF = os.environ.get("PYEBPF") or os.path.join(ROOT, "build", "pyebpf")
     if os.geteuid() != 0:
         raise BenchError("must run as root (BPF and perf events): sudo make bench")
     if not os.access(BENCH_SAMPLER, os.X_OK):
         raise BenchError("no %s: run `make build/bench-sampler` first" % BENCH_SAMPLER)
+    if not opts.no_pipe and not os.access(PYEBPF, os.X_OK):
+        raise BenchError("no %s: run `make build/pyebpf` first, or --no-pipe" % PYEBPF)
     if (os.cpu_count() or 1) < 2:
         raise BenchError("needs 2 CPUs: one for the target, one for the sampler")
     os.sched_setaffinity(0, {BENCH_CPU})  # stay off the target's CPU
@@ -1080,6 +1639,10 @@ def measure(opts, argv, results):
         raise BenchError("no CPython 3.6+ found (pyenv or /usr/bin/python3.X)")
     cost_interps = [] if opts.no_cost else select_interps(interps, opts.interp)
     slow_interps = [] if opts.no_slowdown else select_interps(interps, opts.slowdown_interp)
+    switch_interps = [] if opts.no_switch else select_interps(interps, opts.switch_interp)
+    # the pipe run's sleeping target: any Python will do
+    pipe_interp = None if opts.no_pipe else (switch_interps or
+                                             select_interps(interps, opts.switch_interp))[0]
 
     results.update({
         "date": time.strftime("%Y-%m-%d %H:%M %Z"),
@@ -1087,9 +1650,10 @@ def measure(opts, argv, results):
         "command": "bench/run.py" + ("" if not argv else " " + " ".join(argv)),
         "machine": machine_info(),
         "params": {k: getattr(opts, k) for k in ("cost_seconds", "cost_reps", "pairs",
-                                                 "window")},
+                                                 "window", "pipe_pairs", "pipe_loops")},
         "interp_order": [i.name for i in interps],
         "cost": [], "slowdown": [], "errors": [],
+        "switch": [], "pipe": [], "switch_errors": [],
     })
     runs = [(i, stack, frames, rate, None) for i in slow_interps
             for stack, frames in SLOWDOWN_STACKS for rate in SLOWDOWN_RATES]
@@ -1097,17 +1661,22 @@ def measure(opts, argv, results):
         runs.append((slow_interps[0], "shallow", 3, 0, "control"))
         runs.append((slow_interps[0], "shallow", 3, 1000, "unregistered"))
     n_cost = len(cost_interps) * len(COST_DEPTHS)
+    n_switch = len(switch_interps) * len(SWITCH_DEPTHS)
     est = n_cost * (NONTARGET_SECONDS + opts.cost_seconds * opts.cost_reps + 2) + \
-        len(runs) * (opts.pairs * 2 * opts.window + 3)
-    log("bench: %d cost and %d slowdown measurements: about %.0f min on a quiet machine" % (
-        n_cost, len(runs), est / 60))
+        len(runs) * (opts.pairs * 2 * opts.window + 3) + \
+        n_switch * (SWITCH_BG_SECONDS + SWITCH_NT_SECONDS + opts.cost_seconds * opts.cost_reps +
+                    4) + \
+        (0 if opts.no_pipe else opts.pipe_pairs * 2 * (opts.pipe_loops / 150000.0 + 4))
+    log("bench: %d cost, %d slowdown, %d switch-cost and %d pipe measurements: about %.0f min "
+        "on a quiet machine" % (n_cost, len(runs), n_switch, 0 if opts.no_pipe else 1,
+                                est / 60))
 
-    def attempt(fn, *args, **kw):
+    def attempt(fn, *args, errors="errors", **kw):
         try:
             return fn(*args, **kw)
         except BenchError as e:
             log("bench: %s" % e)
-            results["errors"].append(str(e))
+            results[errors].append(str(e))
             return None
 
     for interp in cost_interps:
@@ -1126,6 +1695,23 @@ def measure(opts, argv, results):
             log("bench: slowdown %-11s %-7s %-12s %+.2f%% +/- %.2f (%d/%d pairs, load %.2f)"
                 % (interp.name, stack, variant or "%d Hz" % rate, r["mean_pct"],
                    r["ci95_pct"], r["pairs"], r["pairs_run"], r["load1"]))
+    for interp in switch_interps:
+        for frames in SWITCH_DEPTHS:
+            r = attempt(measure_switch, interp, frames, opts, errors="switch_errors")
+            if r:
+                results["switch"].append(r)
+                log("bench: switch-cost %-11s %3d frames: %s ns per interval, %.0f k/s "
+                    "(non-target %.0f ns/run, empty %.0f; load %.2f)%s" % (
+                        interp.name, frames, "/".join(fmt_ns(x) for x in r["ns_per_switch"]),
+                        r["switch_rate"] / 1e3, r["nontarget_ns"], r["nontarget_empty_ns"],
+                        r["load1"], " disturbed" if r["disturbed"] else ""))
+    if pipe_interp:
+        r = attempt(measure_pipe, pipe_interp, opts, errors="switch_errors")
+        if r:
+            results["pipe"].append(r)
+            log("bench: pipe %.0f -> %.0f ops/s: %+.2f%% +/- %.2f (%d/%d pairs, load %.2f)" % (
+                r["median_ops_off"], r["median_ops_on"], r["mean_pct"], r["ci95_pct"],
+                r["pairs"], r["pairs_run"], r["load1"]))
 
 
 def main(argv):
@@ -1144,7 +1730,7 @@ def main(argv):
             try:
                 measure(opts, argv, results)
             except KeyboardInterrupt:
-                if not results.get("cost") and not results.get("slowdown"):
+                if not any(results.get(k) for k in ("cost", "slowdown", "switch", "pipe")):
                     raise
                 results["interrupted"] = True
                 log("bench: interrupted; keeping what was measured")
@@ -1153,13 +1739,22 @@ def main(argv):
                 with open(opts.json, "w") as f:
                     json.dump(results, f, indent=1)
                 log("bench: raw results in %s" % opts.json)
-            if results.get("interrupted"):
-                print(render(results))
-                return 130
-        text = render(results)
-        print(text)
+        # each section of the docs only from a run that measured it
+        main_part = any(results.get(k) for k in ("cost", "slowdown", "errors"))
+        switch_part = any(results.get(k) for k in ("switch", "pipe", "switch_errors"))
+        if main_part:
+            text = render(results)
+            print(text)
+        if switch_part:
+            switch_text = render_switch(results)
+            print("### Context-switch cost (off-CPU profiling)\n\n" + switch_text)
+        if results.get("interrupted"):
+            return 130
         if opts.write_docs:
-            write_docs(text)
+            if main_part:
+                write_docs(text)
+            if switch_part:
+                write_docs(switch_text, SWITCH_BEGIN, SWITCH_END)
     except BenchError as e:
         log("bench: %s" % e)
         return 2
@@ -1169,7 +1764,7 @@ def main(argv):
     except KeyboardInterrupt:
         log("bench: interrupted")
         return 130
-    return 1 if results.get("errors") else 0
+    return 1 if results.get("errors") or results.get("switch_errors") else 0
 
 
 if __name__ == "__main__":
