@@ -756,6 +756,534 @@ def t_transient_code(ctx, interp):
 
 
 # --------------------------------------------------------------------------
+# off-CPU time and the GIL (per interpreter): --idle, --off-cpu, --threads,
+# --gil, --kernel. With --idle or --off-cpu a stack's count is nanoseconds.
+
+
+NS = 1000000000
+# Time a thread spends waiting for a CPU ([off-cpu:runqueue]) depends on the
+# other load on the machine, not on the target's code: the shares a target's
+# code sets are taken of the time without it.
+OFF_CPU_CLASSES = ("io", "disk", "lock", "gil", "runqueue", "stopped")
+SLEEP_SYSCALLS = ("clock_nanosleep", "nanosleep", "select", "pselect6")
+OFF_CPU_FRAME = re.compile(r"^\[off-cpu:(?P<cls>[a-z]+)\](?: (?P<sys>\S+))?$")
+THREAD_FRAME = re.compile(r"^(?:\[thread (?P<tid>\d+)\]|Thread[ _](?P<tid2>\d+))$")
+KERNEL_FRAME = re.compile(r"^\S+_\[k\]$")
+
+
+class WideFrame(Frame):
+    """A frame that may also be a thread root `[thread <tid>]` (or
+    `Thread_<tid>`, an earlier spelling), an off-CPU class `[off-cpu:CLASS]`
+    or `[off-cpu:CLASS] syscall`, or a kernel frame `symbol_[k]`.
+    kind: python, synthetic, thread, off, kernel."""
+    __slots__ = ("kind", "off_class", "syscall", "tid")
+
+    def __init__(self, raw):
+        self.off_class = self.syscall = self.tid = None
+        off, thread = OFF_CPU_FRAME.match(raw), THREAD_FRAME.match(raw)
+        if off or thread or KERNEL_FRAME.match(raw):
+            self.raw = self.func = raw
+            self.file = self.line = None
+            self.synthetic = True
+            if off:
+                self.kind, self.off_class, self.syscall = "off", off.group("cls"), off.group("sys")
+                if self.off_class not in OFF_CPU_CLASSES:
+                    raise ValueError("frame %r: unknown off-CPU class" % raw)
+            elif thread:
+                self.kind, self.tid = "thread", int(thread.group("tid") or thread.group("tid2"))
+            else:
+                self.kind = "kernel"
+        else:
+            Frame.__init__(self, raw)
+            self.kind = "synthetic" if self.synthetic else "python"
+
+
+class Wide:
+    """One stack of a WideFrame profile, in parts: thread id (--threads),
+    Python frames root first, the off-CPU frame (None on CPU), kernel frames."""
+    __slots__ = ("frames", "weight", "tid", "py", "off", "kernel")
+
+    def __init__(self, frames, weight, tid, py, off, kernel):
+        self.frames, self.weight, self.tid = frames, weight, tid
+        self.py, self.off, self.kernel = py, off, kernel
+
+    @property
+    def names(self):
+        return Profile.names(self.py)
+
+    def off_is(self, cls, syscalls=None):
+        return (self.off is not None and self.off.off_class == cls
+                and (syscalls is None or self.off.syscall in syscalls))
+
+
+def wide_profile_ok(run, out, allow_empty=False):
+    """profile_ok() for profiles with off-CPU, thread and kernel frames."""
+    if run.timed_out:
+        raise Fail("pyebpf did not exit in time", run.describe())
+    if run.rc != 0:
+        raise Fail("pyebpf exited with status %s" % run.rc, run.describe())
+    prof = parse_folded(out, WideFrame)
+    if prof.total == 0 and not allow_empty:
+        raise Fail("empty profile", run.describe())
+    return prof
+
+
+def wide_stacks(prof, run, threads=False, kernel=False):
+    """[Wide] for every stack; raises Fail unless each is, root first,
+    [[thread <tid>];] Python (or [synthetic]) frames [;[off-cpu:CLASS] [syscall]]
+    [;kernel_[k] frames], with the thread frame exactly when `threads` and
+    kernel frames only when `kernel`."""
+    out = []
+    for fr, w in prof.stacks:
+        i, tid = 0, None
+        if fr and fr[0].kind == "thread":
+            tid, i = fr[0].tid, 1
+        j = i
+        while j < len(fr) and fr[j].kind in ("python", "synthetic"):
+            j += 1
+        off = None
+        if j < len(fr) and fr[j].kind == "off":
+            off, j = fr[j], j + 1
+        k = j
+        while k < len(fr) and fr[k].kind == "kernel":
+            k += 1
+        why = None
+        if k != len(fr) or j == i + (off is not None):
+            why = "not [[thread N];]Python frames[;[off-cpu:..]][;kernel frames]"
+        elif threads != (tid is not None):
+            why = "thread root frame %s" % ("missing" if threads else "without --threads")
+        elif k > j and not kernel:
+            why = "kernel frames without --kernel"
+        if why:
+            raise Fail("%s: stack %s: %s" % (prof.path, why, _compress(fr)[:300]),
+                       prof.top() + run.describe())
+        out.append(Wide(fr, w, tid, fr[i:j - (off is not None)], off, fr[j:k]))
+    return out
+
+
+def _weight(ws, pred=lambda w: True):
+    return sum(w.weight for w in ws if pred(w))
+
+
+def _lines_ok(py, path, mk, marks):
+    """Each of the Python frames `py` (root first) is in `path` on a line
+    marked with the corresponding marker of `marks`."""
+    return len(py) == len(marks) and all(
+        f.file == path and f.line in mk[m] for f, m in zip(py, marks))
+
+
+def _breakdown(ws, what="time"):
+    """A diagnostic line: where `ws`'s time goes, by off-CPU class."""
+    by = {}
+    for w in ws:
+        key = "on CPU" if w.off is None else w.off.raw
+        by[key] = by.get(key, 0) + w.weight
+    total = _weight(ws)
+    return "%s %.3f s: %s" % (what, total / NS, ", ".join(
+        "%s %.3f s (%.1f%%)" % (k, v / NS, share(v, total))
+        for k, v in sorted(by.items(), key=lambda kv: -kv[1])) or "nothing")
+
+
+SPLIT_LINE = re.compile(
+    r"^\s*(?:wall time|thread (?P<tid>\d+):) (?P<secs>[\d.]+) s: (?P<rest>.*)$")
+
+
+def time_split(run):
+    """The summary's time split: {None: (seconds, {label: percent}) for the
+    'wall time' line, tid: ... for each 'thread TID:' line}. Labels as
+    printed ("on CPU", "I/O or sleep", "GIL", "run queue", ...), and
+    "holding the GIL" for '; holding the GIL P% of the time on CPU'."""
+    out = {}
+    for line in run.stderr.splitlines():
+        m = SPLIT_LINE.match(line)
+        if not m:
+            continue
+        parts = {}
+        for item in re.split(r"[,;] ", m.group("rest")):
+            p = re.match(r"^(?P<label>.*?) (?P<pct>[\d.]+)%", item.strip())
+            if p:
+                label = p.group("label")
+                parts["holding the GIL" if label.startswith("holding the GIL") else label] = \
+                    float(p.group("pct"))
+        out[int(m.group("tid")) if m.group("tid") else None] = (float(m.group("secs")), parts)
+    return out
+
+
+HALF_MARKS = {"compute": ("module-call", "main-compute", "compute-loop"),
+              "rest": ("module-call", "main-rest", "rest-sleep")}
+
+
+def _half_sleep_parts(ws, path, mk):
+    """(on-CPU weight of <module>;main;compute, off-CPU sleep weight of
+    <module>;main;rest, and the part of each on the marked lines)."""
+    compute = [w for w in ws if w.names == ("<module>", "main", "compute") and w.off is None]
+    rest = [w for w in ws if w.names == ("<module>", "main", "rest")
+            and w.off_is("io", SLEEP_SYSCALLS)]
+    return (_weight(compute), _weight(rest),
+            _weight(compute, lambda w: _lines_ok(w.py, path, mk, HALF_MARKS["compute"])),
+            _weight(rest, lambda w: _lines_ok(w.py, path, mk, HALF_MARKS["rest"])))
+
+
+def t_half_sleep(ctx, interp):
+    """--idle --threads: a thread 50% in compute() on CPU, 50% asleep in rest()."""
+    path = target("half_sleep.py")
+    mk = markers(path)
+    out = ctx.path("half.folded")
+    secs, rate = 3, 500
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate)
+                       + ["--idle", "--threads"], timeout=secs + 30)
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run, threads=True)
+    diag = [_breakdown(ws, "thread %d" % t.pid)] + prof.top(8) + run.describe()
+    tids = sorted(set(w.tid for w in ws))
+    if tids != [t.pid]:
+        raise Fail("threads %s in the profile of a single-threaded target (pid %d)" % (
+            tids, t.pid), diag)
+    total = prof.total
+    if not 0.85 * secs * NS <= total <= 1.15 * secs * NS:
+        raise Fail("the thread's time adds up to %.2f s in a %d s profile" % (total / NS, secs),
+                   diag)
+    compute, rest, compute_ok, rest_ok = _half_sleep_parts(ws, path, mk)
+    rq = _weight(ws, lambda w: w.off_is("runqueue"))
+    pc, pr = share(compute, total - rq), share(rest, total - rq)
+    if abs(pc - 50) > 5 or abs(pr - 50) > 5:
+        raise Fail("compute on CPU %.1f%%, rest asleep ([off-cpu:io] %s) %.1f%% of the "
+                   "thread's %.2f s less %.2f s in the run queue; expected 50/50 +-5" % (
+                       pc, "/".join(SLEEP_SYSCALLS), pr, total / NS, rq / NS), diag)
+    for fn, part, ok in (("compute", compute, compute_ok), ("rest", rest, rest_ok)):
+        if share(ok, part) < 98:
+            raise Fail("%s: only %.1f%% of its time is on the lines marked %s in %s" % (
+                fn, share(ok, part), "/".join(HALF_MARKS[fn]), path), diag)
+    split = time_split(run)
+    if t.pid not in split:
+        raise Fail("the summary has no 'thread %d:' line" % t.pid, diag)
+    secs_said, parts = split[t.pid]
+    on_cpu = share(_weight(ws, lambda w: w.off is None), total)
+    if abs(secs_said - total / NS) > 0.02 or abs(parts.get("on CPU", -100) - on_cpu) > 0.2:
+        raise Fail("summary 'thread %d: %.2f s: on CPU %s%%' disagrees with the profile "
+                   "(%.2f s, on CPU %.1f%%)" % (t.pid, secs_said, parts.get("on CPU"),
+                                                total / NS, on_cpu), diag)
+    return "compute %.1f%% on CPU, rest %.1f%% asleep (+ run queue %.2f s) of %.2f s" % (
+        pc, pr, rq / NS, total / NS)
+
+
+def t_off_cpu_only(ctx, interp):
+    """--off-cpu on half_sleep.py: only off-CPU stacks, rest()'s sleep dominating."""
+    path = target("half_sleep.py")
+    mk = markers(path)
+    out = ctx.path("off.folded")
+    secs, rate = 2, 500
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--off-cpu"], timeout=secs + 30)
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run)
+    diag = [_breakdown(ws)] + prof.top(8) + run.describe()
+    on = [w for w in ws if w.off is None]
+    if on:
+        raise Fail("%d stacks without an [off-cpu:...] frame with --off-cpu, e.g. %s" % (
+            len(on), _compress(on[0].frames)), diag)
+    _, rest, _, rest_ok = _half_sleep_parts(ws, path, mk)
+    rq = _weight(ws, lambda w: w.off_is("runqueue"))
+    if share(rest, prof.total - rq) < 90:
+        raise Fail("rest asleep is only %.1f%% of the %.2f s off CPU not in the run queue "
+                   "(want >= 90%%)" % (share(rest, prof.total - rq), (prof.total - rq) / NS),
+                   diag)
+    if not 0.4 * (secs * NS - rq) <= rest <= 0.6 * (secs * NS - rq):
+        raise Fail("rest asleep %.2f s of a %d s profile with %.2f s in the run queue, "
+                   "expected about half of the rest" % (rest / NS, secs, rq / NS), diag)
+    if share(rest_ok, rest) < 98:
+        raise Fail("rest: only %.1f%% of its time on the marked lines" % share(rest_ok, rest),
+                   diag)
+    return "%.2f s off CPU, rest asleep %.2f s, run queue %.2f s" % (
+        prof.total / NS, rest / NS, rq / NS)
+
+
+PIPE_MARKS = ("module-call", "main-call", "read-call")
+
+
+def _pipe_reads(ws, path, mk):
+    """Stacks of reader() blocked in read(2) on its marked line."""
+    return [w for w in ws if w.names == ("<module>", "main", "reader")
+            and _lines_ok(w.py, path, mk, PIPE_MARKS) and w.off_is("io", ("read",))]
+
+
+def t_pipe_read(ctx, interp):
+    """--idle --threads: a thread blocked reading a pipe another process feeds."""
+    path = target("pipe_read.py")
+    mk = markers(path)
+    out = ctx.path("pipe.folded")
+    secs, rate = 3, 100
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate)
+                       + ["--idle", "--threads"], timeout=secs + 30)
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run, threads=True)
+    mine = [w for w in ws if w.tid == t.pid]
+    total = _weight(mine)
+    diag = [_breakdown(mine, "thread %d" % t.pid)] + prof.top(8) + run.describe()
+    if not 0.85 * secs * NS <= total <= 1.15 * secs * NS:
+        raise Fail("the reading thread's time adds up to %.2f s in a %d s profile" % (
+            total / NS, secs), diag)
+    reads = _weight(_pipe_reads(mine, path, mk))
+    if share(reads, total) < 80:
+        raise Fail("only %.1f%% of the thread's %.2f s is <module>;main;reader on lines %s "
+                   "with [off-cpu:io] read below (want >= 80%%)" % (
+                       share(reads, total), total / NS, "/".join(PIPE_MARKS)), diag)
+    return "%.1f%% of %.2f s blocked in read under reader" % (share(reads, total), total / NS)
+
+
+def _kallsyms_hidden():
+    try:
+        with open("/proc/kallsyms") as f:
+            for n, line in enumerate(f):
+                if int(line.split(None, 1)[0], 16):
+                    return False
+                if n > 1000:
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    return True
+
+
+def t_kernel_stacks(ctx, interp):
+    """--idle --kernel: kernel frames below a blocked read; --kernel on CPU
+    keeps the Python frames."""
+    if _kallsyms_hidden():
+        raise Skip("/proc/kallsyms shows only zero addresses")
+    path = target("pipe_read.py")
+    mk = markers(path)
+    out = ctx.path("pipe.folded")
+    secs, rate = 2, 100
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--idle", "--kernel"],
+                     timeout=secs + 30)
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run, kernel=True)
+    diag = [_breakdown(ws)] + prof.top(8) + run.describe()
+    reads = _pipe_reads(ws, path, mk)
+    r = _weight(reads)
+    if share(r, prof.total) < 80:
+        raise Fail("only %.1f%% of %.2f s is reader blocked in [off-cpu:io] read (want >= 80%%)"
+                   % (share(r, prof.total), prof.total / NS), diag)
+    with_k = _weight(reads, lambda w: w.kernel)
+    with_read = _weight(reads, lambda w: any("read" in f.func for f in w.kernel))
+    if share(with_k, r) < 90 or share(with_read, r) < 90:
+        raise Fail("of reader's %.2f s in read(2), %.1f%% has kernel frames and %.1f%% a "
+                   "kernel frame named *read* (want >= 90%% each)" % (
+                       r / NS, share(with_k, r), share(with_read, r)), diag)
+    kframes = sorted(set(f.func for w in reads for f in w.kernel if "read" in f.func))
+
+    hout = ctx.path("hot.folded")
+    with Target([interp.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        hrun = pyebpf(attach_args(t.pid, hout, secs, rate) + ["--kernel"], timeout=secs + 30)
+    hprof = wide_profile_ok(hrun, hout)
+    hws = wide_stacks(hprof, hrun, kernel=True)
+    if hprof.total < 0.3 * rate * secs:
+        raise Fail("%d samples of a busy loop in %d s at %d Hz" % (hprof.total, secs, rate),
+                   hprof.top() + hrun.describe())
+    n_hot = _weight(hws, lambda w: w.names == HOT_STACK and w.off is None)
+    if share(n_hot, hprof.total) < 90:
+        raise Fail("with --kernel only %.1f%% of %d on-CPU samples are <module>;main;hot" % (
+            share(n_hot, hprof.total), hprof.total), hprof.top() + hrun.describe())
+    return "read stacks end in %s; hot loop %.1f%% <module>;main;hot" % (
+        "/".join(kframes[:3]), share(n_hot, hprof.total))
+
+
+def t_gil_contention(ctx, interp):
+    """--idle --threads: two CPU-bound threads wait mostly for the GIL when off CPU."""
+    path = target("gil_contention.py")
+    mk = markers(path)
+    out = ctx.path("gil.folded")
+    secs, rate = 3, 100
+    with Target([interp.path, path, "30"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate)
+                       + ["--idle", "--threads"], timeout=secs + 30)
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run, threads=True)
+    split = time_split(run)
+    msgs = []
+    for fn, mark in (("spin_a", "spin-a"), ("spin_b", "spin-b")):
+        tids = set(w.tid for w in ws if w.names and w.names[-1] == fn)
+        if len(tids) != 1:
+            raise Fail("%s runs on %d threads in the profile, want 1" % (fn, len(tids)),
+                       prof.top(8) + run.describe())
+        tid = tids.pop()
+        mine = [w for w in ws if w.tid == tid]
+        diag = [_breakdown(mine, "%s's thread %d" % (fn, tid))] + prof.top(8) + run.describe()
+        off = _weight(mine, lambda w: w.off is not None)
+        gil = _weight(mine, lambda w: w.off_is("gil"))
+        rq = _weight(mine, lambda w: w.off_is("runqueue"))
+        # the run queue is the machine's; a pure-Python loop is otherwise off
+        # the CPU only to wait for the GIL, and that for a good part of the time
+        if share(gil, off - rq) < 90:
+            raise Fail("%s: [off-cpu:gil] is %.1f%% of its %.2f s off CPU outside the run "
+                       "queue (want >= 90%%)" % (fn, share(gil, off - rq), (off - rq) / NS),
+                       diag)
+        if share(gil, _weight(mine)) < 15:
+            raise Fail("%s: waits for the GIL only %.1f%% of its thread's %.2f s, sharing it "
+                       "with another busy thread (want >= 15%%)" % (
+                           fn, share(gil, _weight(mine)), _weight(mine) / NS), diag)
+        spin = [w for w in mine if w.names and w.names[-1] == fn]
+        bad = _weight(spin, lambda w: w.py[-1].file != path or w.py[-1].line not in mk[mark])
+        if share(bad, _weight(spin)) > 2:
+            raise Fail("%s: %.1f%% of its time is off the lines marked %s" % (
+                fn, share(bad, _weight(spin)), mark), diag)
+        held = split.get(tid, (0, {}))[1].get("holding the GIL")
+        if held is None or held < 80:
+            raise Fail("%s: the summary says its thread %d holds the GIL %s of its time on CPU "
+                       "(want >= 80%%)" % (fn, tid, "%.1f%%" % held if held is not None
+                                          else "(no 'holding the GIL' figure)"), diag)
+        msgs.append("%s GIL %.0f%% of off-CPU (%.0f%% with run queue), holds it %.0f%% "
+                    "on CPU" % (fn, share(gil, off - rq), share(gil, off), held))
+    return "; ".join(msgs)
+
+
+def t_lock_wait(ctx, interp):
+    """--idle --threads: threads blocked on a threading.Lock are [off-cpu:lock]
+    futex on the acquire line, never GIL; one blocked before attach, four after."""
+    path = target("lock_wait.py")
+    mk = markers(path)
+    out = ctx.path("lock.folded")
+    secs, rate, delay = 3, 100, 1.0
+    with Target([interp.path, path, "30"], stdin=True) as t:
+        t.wait_for("ready")
+        run = Run([PYEBPF] + attach_args(t.pid, out, secs, rate) + ["--idle", "--threads"])
+        try:
+            time.sleep(delay)
+            if run.proc.poll() is not None:
+                run.wait(5)
+                raise Fail("pyebpf exited before the late waiter started", run.describe())
+            t.send("go\n")
+            t.wait_for("late", timeout=10)
+            run.wait(secs + 30)
+        finally:
+            run.kill()
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run, threads=True)
+    # late waiters start `delay` s after pyebpf did, some time before
+    # profiling started: each is in at most run.elapsed - delay s of it (plus
+    # an on-CPU sample or two as it starts, each counted as 1/rate s)
+    checks = []
+    for fn, mark, lo, hi, n in (
+            ("early_waiter", "early-acquire", 0.85 * secs, 1.15 * secs, 1),
+            ("late_waiter", "late-acquire", 0.4 * (secs - delay),
+             run.elapsed - delay + 2.0 / rate, 4)):
+        tids = sorted(set(w.tid for w in ws if fn in w.names))
+        if len(tids) != n:
+            all_tids = sorted(set(w.tid for w in ws))
+            raise Fail("%s runs on %d threads in the profile, want %d (blocked on the lock "
+                       "from %s on)" % (
+                           fn, len(tids), n, "before attach" if fn == "early_waiter"
+                           else "%.0f s after pyebpf started" % delay),
+                       ["threads in the profile: %s" % " ".join(str(x) for x in all_tids)]
+                       + [_breakdown([w for w in ws if w.tid == x], "thread %d" % x)
+                          for x in all_tids] + prof.top(8) + run.describe())
+        checks += [(fn, mark, lo, hi, tid) for tid in tids]
+    msgs = {}
+    for fn, mark, lo, hi, tid in checks:
+        mine = [w for w in ws if w.tid == tid]
+        total = _weight(mine)
+        diag = [_breakdown(mine, "%s's thread %d" % (fn, tid))] + prof.top(8) + run.describe()
+        good = _weight(mine, lambda w: w.names and w.names[-1] == fn and w.py[-1].file == path
+                       and w.py[-1].line in mk[mark] and w.off_is("lock", ("futex",)))
+        if share(good, total) < 90:
+            raise Fail("%s: only %.1f%% of its thread's %.2f s is %s on lines %s with "
+                       "[off-cpu:lock] futex below (want >= 90%%)" % (
+                           fn, share(good, total), total / NS, fn, sorted(mk[mark])), diag)
+        # a thread starting up may wait a moment for the GIL (the thread that
+        # started it wants it back); one blocked all along never does
+        gil = _weight(mine, lambda w: w.off_is("gil"))
+        if (fn == "early_waiter" and gil) or share(gil, total) > 1:
+            raise Fail("%s: %.6f s [off-cpu:gil] of %.2f s blocked on a lock (want %s)" % (
+                fn, gil / NS, total / NS, "none" if fn == "early_waiter" else "<= 1%"), diag)
+        if not lo * NS <= total <= hi * NS:
+            raise Fail("%s: its thread's time adds up to %.2f s, expected %.1f-%.1f s" % (
+                fn, total / NS, lo, hi), diag)
+        msgs.setdefault(fn, []).append("%.0f%% of %.2f s" % (share(good, total), total / NS))
+    return "lock futex: " + "; ".join("%s %s" % (fn, ", ".join(m)) for fn, m in msgs.items())
+
+
+def t_gil_flag(ctx, interp):
+    """--gil: next to nothing for a sleeping program, nearly every sample of a
+    busy single-threaded loop."""
+    secs, rate = 2, 100
+    out = ctx.path("sleep.folded")
+    with Target([interp.path, target("blocked.py"), "1000"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--gil"], timeout=secs + 30)
+    if run.timed_out or run.rc != 0:
+        raise Fail("--gil on a sleeping program: exit status %s" % run.rc, run.describe())
+    prof = parse_folded(out, WideFrame) if os.path.exists(out) else Profile([], out)
+    if prof.total >= 5:
+        raise Fail("--gil kept %d samples of a program asleep in time.sleep (want < 5)" % (
+            prof.total), prof.top() + run.describe())
+    asleep = prof.total
+
+    # with and without --gil at the same time, so that other load on the
+    # machine takes the same CPU time from both; their windows still differ
+    # by start-up times (< 10% of 3 s)
+    secs = 3
+    gout, aout = ctx.path("gil.folded"), ctx.path("all.folded")
+    with Target([interp.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        grun = Run([PYEBPF] + attach_args(t.pid, gout, secs, rate) + ["--gil"])
+        try:
+            arun = pyebpf(attach_args(t.pid, aout, secs, rate), timeout=secs + 30)
+            grun.wait(secs + 30)
+        finally:
+            grun.kill()
+    aprof = profile_ok(arun, aout)
+    if aprof.total < 0.3 * rate * secs:
+        raise Fail("%d samples of a busy loop in %d s at %d Hz" % (aprof.total, secs, rate),
+                   aprof.top() + arun.describe())
+    gprof = wide_profile_ok(grun, gout, allow_empty=True)
+    if gprof.total < 0.8 * aprof.total:
+        raise Fail("--gil kept %d samples of a busy single-threaded loop, a run without "
+                   "--gil at the same time %d (want >= 80%%)" % (gprof.total, aprof.total),
+                   gprof.top() + grun.describe() + ["without --gil:"] + arun.describe())
+    n_hot = gprof.count(lambda fr: Profile.names(fr) == HOT_STACK)
+    if share(n_hot, gprof.total) < 90:
+        raise Fail("only %.1f%% of --gil samples are <module>;main;hot" % share(
+            n_hot, gprof.total), gprof.top() + grun.describe())
+    return "asleep: %d samples; busy: %d with --gil, %d without" % (
+        asleep, gprof.total, aprof.total)
+
+
+def t_blocked_since_start(ctx, interp):
+    """--idle: a thread asleep from before the start to after the end is
+    counted for the whole profile."""
+    path = target("blocked.py")
+    mk = markers(path)
+    out = ctx.path("blocked.folded")
+    secs = 2
+    with Target([interp.path, path, "1000"]) as t:
+        t.wait_for("ready")
+        time.sleep(0.3)
+        run = pyebpf(attach_args(t.pid, out, secs) + ["--idle"], timeout=secs + 30)
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run)
+    nap = _weight(ws, lambda w: w.names == ("<module>", "main", "nap")
+                  and _lines_ok(w.py, path, mk, ("module-call", "main-call", "nap-sleep"))
+                  and w.off_is("io", SLEEP_SYSCALLS))
+    diag = [_breakdown(ws)] + prof.top(8) + run.describe()
+    if not 0.8 * secs * NS <= nap <= 1.2 * secs * NS:
+        raise Fail("<module>;main;nap asleep ([off-cpu:io] %s, marked lines) for %.3f s of a "
+                   "%d s profile (want %.1f-%.1f s)" % (
+                       "/".join(SLEEP_SYSCALLS), nap / NS, secs, 0.8 * secs, 1.2 * secs), diag)
+    if share(nap, prof.total) < 95:
+        raise Fail("nap asleep is only %.1f%% of %.3f s" % (share(nap, prof.total),
+                                                           prof.total / NS), diag)
+    return "nap asleep %.3f s of a %d s profile" % (nap / NS, secs)
+
+
+# --------------------------------------------------------------------------
 # run-control and error tests (once)
 
 
@@ -891,6 +1419,21 @@ def t_usage(ctx, py):
     return "no target and unknown flag: both exit 2"
 
 
+def t_idle_off_cpu_usage(ctx, py):
+    """--idle and --off-cpu together: a usage error, before anything starts."""
+    out = ctx.path("x.folded")
+    with Target([py.path, target("blocked.py"), "60"]) as t:
+        t.wait_for("ready")
+        for args in (["record", "-p", str(t.pid), "-d", "2", "--idle", "--off-cpu", "-o", out],
+                     ["record", "--off-cpu", "-d", "2", "--idle", "-o", out, "--",
+                      py.path, target("blocked.py"), "5"]):
+            run = pyebpf(args, timeout=20)
+            _error_check(run, 2, ["--idle", "--off-cpu"], "pyebpf " + " ".join(args), 5)
+            if os.path.exists(out):
+                raise Fail("a usage error left an output file %s" % out, run.describe())
+    return "exit 2, one line naming both flags, attached or with --"
+
+
 def t_sigint(ctx, py):
     out = ctx.path("hot.folded")
     with Target([py.path, target("hot.py"), "30"]) as t:
@@ -958,6 +1501,14 @@ PER_INTERP = [
     ("recursion-300", t_recursion_300, True),
     ("transient-code", t_transient_code, True),
     ("init-calls", t_init_calls, True),
+    ("half-sleep", t_half_sleep, True),
+    ("off-cpu-only", t_off_cpu_only, True),
+    ("pipe-read", t_pipe_read, True),
+    ("kernel-stacks", t_kernel_stacks, True),
+    ("gil-contention", t_gil_contention, True),
+    ("lock-wait", t_lock_wait, True),
+    ("gil-flag", t_gil_flag, True),
+    ("blocked-since-start", t_blocked_since_start, True),
 ]
 PER_UNSUPPORTED = [
     ("unsupported-attach", t_unsupported_attach, False),
@@ -970,6 +1521,7 @@ ONCE = [  # (name, function, needs a working kernel); run with the default inter
     ("no-btf", t_no_btf, False),
     ("bad-output", t_bad_output, False),
     ("usage", t_usage, False),
+    ("idle-off-cpu-usage", t_idle_off_cpu_usage, False),
     ("pid-flag", t_pid_flag, True),
     ("sigint", t_sigint, True),
     ("target-exit", t_target_exit, True),

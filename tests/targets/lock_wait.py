@@ -4,16 +4,17 @@ Usage: lock_wait.py SECONDS
 
 holder() takes the lock and sleeps for SECONDS holding it. early_waiter()
 blocks acquiring it before "ready" is printed (so before a profiler
-attaches); late_waiter() starts blocking only when a line is read from
-stdin (after the profiler attached), then "late" is printed. Both wait in
-the lock's futex on their LINE:early-acquire / LINE:late-acquire lines
-for as long as the holder sleeps, never for the GIL. Must run on
-CPython 3.6.
+attaches); LATE_WAITERS threads of late_waiter() start and block only when
+a line is read from stdin (after the profiler attached), then "late" is
+printed. All wait in the lock's futex on their LINE:early-acquire /
+LINE:late-acquire lines for as long as the holder sleeps, never for the
+GIL. Must run on CPython 3.6.
 """
 import sys
 import threading
 import time
 
+LATE_WAITERS = 4
 lock = threading.Lock()
 held = threading.Event()
 
@@ -50,7 +51,8 @@ def main():
     sys.stdout.write("ready\n")
     sys.stdout.flush()
     sys.stdin.readline()
-    start(late_waiter)
+    for _ in range(LATE_WAITERS):
+        start(late_waiter)
     sys.stdout.write("late\n")
     sys.stdout.flush()
     time.sleep(seconds)
