@@ -21,6 +21,7 @@ struct {
 struct thread_cache_entry {
 	__u64 tstate;	   /* 0: no Python thread state found */
 	__u64 retry_after; /* for tstate == 0: ktime before which not to re-walk */
+	__u64 misses;	   /* walks in a row that found nothing */
 };
 
 struct {

@@ -153,13 +153,19 @@ static long thread_lookup_step(__u32 i, void *arg)
 	return 0;
 }
 
+/* An off-CPU interval can last seconds: losing it to the retry window
+ * costs far more than a walk. A new thread is not found until it has set
+ * its thread_id, so switch-outs walk anyway, but only this many times in a
+ * row: after that the thread is taken for a native one. */
+#define EAGER_WALKS 16
+
 /*
  * The PyThreadState of `task`, or 0. On success the scratch tstate window
- * holds a fresh copy of it.
+ * holds a fresh copy of it. `eager`: see EAGER_WALKS.
  */
 static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 					       struct walk_scratch *scratch, __u64 now,
-					       struct task_struct *task)
+					       struct task_struct *task, bool eager)
 {
 	const struct pyebpf_py_offsets *off = &proc->off;
 	__u64 thread_ptr = thread_pointer(task);
@@ -174,7 +180,7 @@ static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 		    win_u64(scratch->tstate, off->tstate_thread_id, PYEBPF_TSTATE_WINDOW) ==
 			    thread_ptr)
 			return cached->tstate;
-	} else if (now < cached->retry_after) {
+	} else if (now < cached->retry_after && !(eager && cached->misses < EAGER_WALKS)) {
 		return 0;
 	}
 
@@ -190,6 +196,7 @@ static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 
 	cached->tstate = c.found;
 	cached->retry_after = c.found ? 0 : now + tstate_retry_ns;
+	cached->misses = c.found ? 0 : cached->misses + 1;
 	return c.found;
 }
 
@@ -422,7 +429,9 @@ static __always_inline void read_gil_state(const struct pyebpf_proc *proc,
 		return;
 	}
 	sample->flags |= PYEBPF_SAMPLE_GIL_KNOWN;
-	if (locked > 0 && win[0] == tstate) /* -1: not created yet (3.6), or torn down */
+	/* -1: 3.6 creates its GIL with the second thread; until then the one
+	 * thread runs Python unopposed, as if it held it */
+	if ((locked > 0 && win[0] == tstate) || locked < 0)
 		sample->flags |= PYEBPF_SAMPLE_HOLDS_GIL;
 }
 
@@ -442,7 +451,8 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 	if (!scratch)
 		return -1;
 
-	tstate = find_thread_state(proc, scratch, now, task);
+	tstate = find_thread_state(proc, scratch, now, task,
+				   sample->kind == PYEBPF_KIND_OFF_CPU);
 	sample->tstate = tstate;
 	if (!tstate) {
 		sample->flags |= PYEBPF_SAMPLE_NO_TSTATE;
