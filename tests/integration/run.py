@@ -494,6 +494,15 @@ def attach_args(pid, out, seconds, rate=None):
     return args
 
 
+def profile_attached(interp, script, out, secs, rate, flags=(), arg="30"):
+    """Start `script ARG` under `interp`, wait for its "ready", attach
+    pyebpf for `secs` at `rate` with `flags`; returns (target pid, run)."""
+    with Target([interp.path, script, arg]) as t:
+        t.wait_for("ready")
+        run = pyebpf(attach_args(t.pid, out, secs, rate) + list(flags), timeout=secs + 30)
+    return t.pid, run
+
+
 # --------------------------------------------------------------------------
 # profile tests (per interpreter)
 
@@ -930,17 +939,14 @@ def t_half_sleep(ctx, interp):
     mk = markers(path)
     out = ctx.path("half.folded")
     secs, rate = 3, 500
-    with Target([interp.path, path, "30"]) as t:
-        t.wait_for("ready")
-        run = pyebpf(attach_args(t.pid, out, secs, rate)
-                       + ["--idle", "--threads"], timeout=secs + 30)
+    pid, run = profile_attached(interp, path, out, secs, rate, ["--idle", "--threads"])
     prof = wide_profile_ok(run, out)
     ws = wide_stacks(prof, run, threads=True)
-    diag = [_breakdown(ws, "thread %d" % t.pid)] + prof.top(8) + run.describe()
+    diag = [_breakdown(ws, "thread %d" % pid)] + prof.top(8) + run.describe()
     tids = sorted(set(w.tid for w in ws))
-    if tids != [t.pid]:
+    if tids != [pid]:
         raise Fail("threads %s in the profile of a single-threaded target (pid %d)" % (
-            tids, t.pid), diag)
+            tids, pid), diag)
     total = prof.total
     if not 0.85 * secs * NS <= total <= 1.15 * secs * NS:
         raise Fail("the thread's time adds up to %.2f s in a %d s profile" % (total / NS, secs),
@@ -957,13 +963,13 @@ def t_half_sleep(ctx, interp):
             raise Fail("%s: only %.1f%% of its time is on the lines marked %s in %s" % (
                 fn, share(ok, part), "/".join(HALF_MARKS[fn]), path), diag)
     split = time_split(run)
-    if t.pid not in split:
-        raise Fail("the summary has no 'thread %d:' line" % t.pid, diag)
-    secs_said, parts = split[t.pid]
+    if pid not in split:
+        raise Fail("the summary has no 'thread %d:' line" % pid, diag)
+    secs_said, parts = split[pid]
     on_cpu = share(_weight(ws, lambda w: w.off is None), total)
     if abs(secs_said - total / NS) > 0.02 or abs(parts.get("on CPU", -100) - on_cpu) > 0.2:
         raise Fail("summary 'thread %d: %.2f s: on CPU %s%%' disagrees with the profile "
-                   "(%.2f s, on CPU %.1f%%)" % (t.pid, secs_said, parts.get("on CPU"),
+                   "(%.2f s, on CPU %.1f%%)" % (pid, secs_said, parts.get("on CPU"),
                                                 total / NS, on_cpu), diag)
     return "compute %.1f%% on CPU, rest %.1f%% asleep (+ run queue %.2f s) of %.2f s" % (
         pc, pr, rq / NS, total / NS)
@@ -975,9 +981,7 @@ def t_off_cpu_only(ctx, interp):
     mk = markers(path)
     out = ctx.path("off.folded")
     secs, rate = 2, 500
-    with Target([interp.path, path, "30"]) as t:
-        t.wait_for("ready")
-        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--off-cpu"], timeout=secs + 30)
+    _, run = profile_attached(interp, path, out, secs, rate, ["--off-cpu"])
     prof = wide_profile_ok(run, out)
     ws = wide_stacks(prof, run)
     diag = [_breakdown(ws)] + prof.top(8) + run.describe()
@@ -1016,15 +1020,12 @@ def t_pipe_read(ctx, interp):
     mk = markers(path)
     out = ctx.path("pipe.folded")
     secs, rate = 3, 100
-    with Target([interp.path, path, "30"]) as t:
-        t.wait_for("ready")
-        run = pyebpf(attach_args(t.pid, out, secs, rate)
-                       + ["--idle", "--threads"], timeout=secs + 30)
+    pid, run = profile_attached(interp, path, out, secs, rate, ["--idle", "--threads"])
     prof = wide_profile_ok(run, out)
     ws = wide_stacks(prof, run, threads=True)
-    mine = [w for w in ws if w.tid == t.pid]
+    mine = [w for w in ws if w.tid == pid]
     total = _weight(mine)
-    diag = [_breakdown(mine, "thread %d" % t.pid)] + prof.top(8) + run.describe()
+    diag = [_breakdown(mine, "thread %d" % pid)] + prof.top(8) + run.describe()
     if not 0.85 * secs * NS <= total <= 1.15 * secs * NS:
         raise Fail("the reading thread's time adds up to %.2f s in a %d s profile" % (
             total / NS, secs), diag)
@@ -1058,10 +1059,7 @@ def t_kernel_stacks(ctx, interp):
     mk = markers(path)
     out = ctx.path("pipe.folded")
     secs, rate = 2, 100
-    with Target([interp.path, path, "30"]) as t:
-        t.wait_for("ready")
-        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--idle", "--kernel"],
-                     timeout=secs + 30)
+    _, run = profile_attached(interp, path, out, secs, rate, ["--idle", "--kernel"])
     prof = wide_profile_ok(run, out)
     ws = wide_stacks(prof, run, kernel=True)
     diag = [_breakdown(ws)] + prof.top(8) + run.describe()
@@ -1079,9 +1077,7 @@ def t_kernel_stacks(ctx, interp):
     kframes = sorted(set(f.func for w in reads for f in w.kernel if "read" in f.func))
 
     hout = ctx.path("hot.folded")
-    with Target([interp.path, target("hot.py"), "30"]) as t:
-        t.wait_for("ready")
-        hrun = pyebpf(attach_args(t.pid, hout, secs, rate) + ["--kernel"], timeout=secs + 30)
+    _, hrun = profile_attached(interp, target("hot.py"), hout, secs, rate, ["--kernel"])
     hprof = wide_profile_ok(hrun, hout)
     hws = wide_stacks(hprof, hrun, kernel=True)
     if hprof.total < 0.3 * rate * secs:
@@ -1101,10 +1097,7 @@ def t_gil_contention(ctx, interp):
     mk = markers(path)
     out = ctx.path("gil.folded")
     secs, rate = 3, 100
-    with Target([interp.path, path, "30"]) as t:
-        t.wait_for("ready")
-        run = pyebpf(attach_args(t.pid, out, secs, rate)
-                       + ["--idle", "--threads"], timeout=secs + 30)
+    _, run = profile_attached(interp, path, out, secs, rate, ["--idle", "--threads"])
     prof = wide_profile_ok(run, out)
     ws = wide_stacks(prof, run, threads=True)
     split = time_split(run)
@@ -1215,9 +1208,8 @@ def t_gil_flag(ctx, interp):
     busy single-threaded loop."""
     secs, rate = 2, 100
     out = ctx.path("sleep.folded")
-    with Target([interp.path, target("blocked.py"), "1000"]) as t:
-        t.wait_for("ready")
-        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--gil"], timeout=secs + 30)
+    _, run = profile_attached(interp, target("blocked.py"), out, secs, rate, ["--gil"],
+                              arg="1000")
     if run.timed_out or run.rc != 0:
         raise Fail("--gil on a sleeping program: exit status %s" % run.rc, run.describe())
     prof = parse_folded(out, WideFrame) if os.path.exists(out) else Profile([], out)
