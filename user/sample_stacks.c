@@ -50,20 +50,19 @@ static int push_kernel(struct builder *b, const struct kernel_symbols *ks,
 		       const struct pyebpf_sample *s)
 {
 	const __u64 *ips = (const __u64 *)&s->frames[s->n_frames];
+	const char *names[PYEBPF_MAX_KFRAMES];
+	int n = s->n_kframes < PYEBPF_MAX_KFRAMES ? s->n_kframes : PYEBPF_MAX_KFRAMES;
 	int leaf = 0, i, err;
 	char label[256];
 
-	/* leaf first: skip the tracing frames, then add entry to leaf */
-	while (leaf < s->n_kframes) {
-		const char *name = kernel_symbols__name(ks, ips[leaf], NULL);
-
-		/* JITed BPF code may have no symbol (bpf_jit_kallsyms off) */
-		if (name ? !is_tracing_frame(name) : leaf + 1 >= s->n_kframes)
-			break;
+	for (i = 0; i < n; i++)
+		names[i] = kernel_symbols__name(ks, ips[i], NULL);
+	/* leaf first: skip the tracing frames, then add entry to leaf; JITed
+	 * BPF code may have no symbol (bpf_jit_kallsyms off) */
+	while (leaf < n && (names[leaf] ? is_tracing_frame(names[leaf]) : leaf + 1 < n))
 		leaf++;
-	}
-	for (i = s->n_kframes - 1; i >= leaf; i--) {
-		const char *name = kernel_symbols__name(ks, ips[i], NULL);
+	for (i = n - 1; i >= leaf; i--) {
+		const char *name = names[i];
 
 		if (name)
 			snprintf(label, sizeof(label), "%s_[k]", name);

@@ -60,8 +60,8 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 		      const struct pyebpf_sample *s, frame_resolver resolve, void *ctx,
 		      uint32_t *stack, struct sample_stacks_result *res);
 
-/* The weight an on-CPU sample adds in this mode (1 or period_ns), and
- * whether weights are nanoseconds. */
+/* Whether profile weights are nanoseconds in this mode (else sample
+ * counts, and an on-CPU sample weighs 1). */
 bool sample_stacks_weights_are_ns(enum time_mode mode);
 
 #endif /* PYEBPF_SAMPLE_STACKS_H */

@@ -94,50 +94,27 @@ const struct thread_times *time_accounts__thread(const struct time_accounts *a, 
 	return i < a->n ? &a->threads[i] : NULL;
 }
 
+/* Per class: its tag in [off-cpu:TAG] frames, and its title in summaries. */
+static const struct {
+	const char *tag, *title;
+} classes[PYEBPF_OFF__COUNT] = {
+	[PYEBPF_OFF_NONE] = {"cpu", "on CPU"},
+	[PYEBPF_OFF_IO] = {"io", "I/O or sleep"},
+	[PYEBPF_OFF_DISK] = {"disk", "disk (uninterruptible)"},
+	[PYEBPF_OFF_LOCK] = {"lock", "lock"},
+	[PYEBPF_OFF_GIL] = {"gil", "GIL"},
+	[PYEBPF_OFF_RUNQUEUE] = {"runqueue", "run queue"},
+	[PYEBPF_OFF_STOPPED] = {"stopped", "stopped"},
+};
+
 const char *time_class_title(enum pyebpf_off_class c)
 {
-	switch (c) {
-	case PYEBPF_OFF_NONE:
-		return "on CPU";
-	case PYEBPF_OFF_IO:
-		return "I/O or sleep";
-	case PYEBPF_OFF_DISK:
-		return "disk (uninterruptible)";
-	case PYEBPF_OFF_LOCK:
-		return "lock";
-	case PYEBPF_OFF_GIL:
-		return "GIL";
-	case PYEBPF_OFF_RUNQUEUE:
-		return "run queue";
-	case PYEBPF_OFF_STOPPED:
-		return "stopped";
-	case PYEBPF_OFF__COUNT:
-		break;
-	}
-	return "?";
+	return (unsigned int)c < PYEBPF_OFF__COUNT && classes[c].title ? classes[c].title : "?";
 }
 
 const char *time_class_tag(enum pyebpf_off_class c)
 {
-	switch (c) {
-	case PYEBPF_OFF_NONE:
-		return "cpu";
-	case PYEBPF_OFF_IO:
-		return "io";
-	case PYEBPF_OFF_DISK:
-		return "disk";
-	case PYEBPF_OFF_LOCK:
-		return "lock";
-	case PYEBPF_OFF_GIL:
-		return "gil";
-	case PYEBPF_OFF_RUNQUEUE:
-		return "runqueue";
-	case PYEBPF_OFF_STOPPED:
-		return "stopped";
-	case PYEBPF_OFF__COUNT:
-		break;
-	}
-	return "?";
+	return (unsigned int)c < PYEBPF_OFF__COUNT && classes[c].tag ? classes[c].tag : "?";
 }
 
 uint64_t time_split_wall(const struct time_split *t)
