@@ -14,7 +14,11 @@ enum cli_command {
 };
 
 enum output_format {
-	FORMAT_RAW = 0, /* folded stacks */
+	FORMAT_FLAMEGRAPH = 0, /* SVG flame graph (the default, as py-spy) */
+	FORMAT_RAW,	       /* folded stacks */
+	FORMAT_SPEEDSCOPE,     /* speedscope JSON */
+	FORMAT_PPROF,	       /* gzipped profile.proto */
+	FORMAT_CHROMETRACE,    /* Chrome trace-event JSON */
 };
 
 /* Which time a profile shows. */
@@ -34,9 +38,12 @@ struct cli_options {
 	enum output_format format;
 	unsigned int max_frames;
 	enum time_mode time_mode;
-	bool gil_only; /* --gil: only samples whose thread holds the GIL */
-	bool kernel;   /* --kernel: kernel stacks below the Python frames */
-	bool threads;  /* --threads: a root frame and a summary per thread */
+	bool gil_only;	      /* --gil: only samples whose thread holds the GIL */
+	bool kernel;	      /* --kernel: kernel stacks below the Python frames */
+	bool threads;	      /* --threads: a root frame and a summary per thread */
+	bool function_lines;  /* -F: a function's first line, not the current one */
+	bool no_line_numbers; /* --nolineno */
+	bool full_filenames;  /* --full-filenames: no package-relative names */
 };
 
 #define CLI_DEFAULT_RATE 100
@@ -49,7 +56,14 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err);
 
 void cli_print_help(FILE *out);
 
-/* The file extension for a format, without the dot. */
+/* The file extension for a format's generated names, without the dot
+ * ("svg", "speedscope.json"), and its -f name ("flamegraph"). */
 const char *cli_format_extension(enum output_format format);
+const char *cli_format_name(enum output_format format);
+
+/* The format an output name's extension stands for (.svg, .folded, .txt,
+ * .json, .speedscope.json, .pb.gz, .pb, .pprof, .trace.json,
+ * .chrometrace.json; any case): 0 and *format set, or -1 if none. */
+int cli_format_from_path(const char *path, enum output_format *format);
 
 #endif /* PYEBPF_CLI_H */

@@ -23,6 +23,7 @@
 
 struct fn_node {
 	uint64_t hash;
+	enum profile_frame_kind kind;
 	const char *function; /* into data */
 	const char *file;     /* into data, or NULL */
 	char data[];
@@ -37,8 +38,16 @@ struct frame_node {
 struct stack {
 	uint64_t hash;
 	uint64_t weight;
+	uint64_t count;
 	size_t off; /* first frame id in profile->ids */
 	uint32_t n;
+	uint32_t thread;
+};
+
+struct thread_node {
+	struct profile_thread pub;
+	uint64_t hash;
+	char *name; /* pub.name */
 };
 
 struct idtab {
@@ -55,6 +64,9 @@ struct profile {
 	size_t nframes, frames_cap;
 	struct idtab frame_tab;
 
+	struct thread_node *threads;
+	size_t nthreads, threads_cap;
+	struct idtab thread_tab;
 	struct stack *stacks;
 	size_t nstacks, stacks_cap;
 	struct idtab stack_tab;
@@ -90,9 +102,9 @@ static uint64_t fnv_str(uint64_t h, const char *s)
 	return h;
 }
 
-static uint64_t fn_hash(const char *function, const char *file)
+static uint64_t fn_hash(enum profile_frame_kind kind, const char *function, const char *file)
 {
-	uint64_t h = fnv_str(0xcbf29ce484222325ULL, function);
+	uint64_t h = fnv_str(0xcbf29ce484222325ULL ^ kind, function);
 
 	if (file)
 		h = fnv_str(h, file);
@@ -104,9 +116,14 @@ static uint64_t frame_hash(uint32_t function_id, int line)
 	return mix64((uint64_t)function_id << 32 | (uint32_t)line);
 }
 
-static uint64_t stack_hash(const uint32_t *frames, size_t n)
+static uint64_t thread_hash(pid_t pid, pid_t tid)
 {
-	uint64_t h = n;
+	return mix64((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid);
+}
+
+static uint64_t stack_hash(uint32_t thread, const uint32_t *frames, size_t n)
+{
+	uint64_t h = n ^ (uint64_t)thread << 32;
 
 	for (size_t i = 0; i < n; i++) {
 		h ^= frames[i];
@@ -195,6 +212,7 @@ static int idtab_reserve(struct idtab *t, size_t count, id_hash_fn hash_of, cons
 /* ---- keys ------------------------------------------------------------- */
 
 struct fn_key {
+	enum profile_frame_kind kind;
 	const char *function;
 	const char *file;
 };
@@ -204,7 +222,7 @@ static bool fn_eq(const struct profile *p, uint32_t id, const void *key)
 	const struct fn_node *fn = p->fns[id];
 	const struct fn_key *k = key;
 
-	if (strcmp(fn->function, k->function))
+	if (fn->kind != k->kind || strcmp(fn->function, k->function))
 		return false;
 	if (!fn->file || !k->file)
 		return fn->file == k->file;
@@ -234,7 +252,25 @@ static uint64_t frame_hash_of(const struct profile *p, uint32_t id)
 	return p->frames[id]->hash;
 }
 
+struct thread_key {
+	pid_t pid, tid;
+};
+
+static bool thread_eq(const struct profile *p, uint32_t id, const void *key)
+{
+	const struct profile_thread *t = &p->threads[id].pub;
+	const struct thread_key *k = key;
+
+	return t->pid == k->pid && t->tid == k->tid;
+}
+
+static uint64_t thread_hash_of(const struct profile *p, uint32_t id)
+{
+	return p->threads[id].hash;
+}
+
 struct stack_key {
+	uint32_t thread;
 	const uint32_t *frames;
 	size_t n;
 	uint64_t hash;
@@ -245,7 +281,7 @@ static bool stack_eq(const struct profile *p, uint32_t id, const void *key)
 	const struct stack *s = &p->stacks[id];
 	const struct stack_key *k = key;
 
-	return s->hash == k->hash && s->n == k->n &&
+	return s->hash == k->hash && s->n == k->n && s->thread == k->thread &&
 	       !memcmp(p->ids + s->off, k->frames, k->n * sizeof(*k->frames));
 }
 
@@ -270,6 +306,19 @@ static char *copy_sanitized(char *dst, const char *s)
 		*dst++ = c;
 	}
 	return dst;
+}
+
+/* The same replacements, in place. */
+static void sanitize_in_place(char *s)
+{
+	for (; *s; s++) {
+		unsigned char c = *s;
+
+		if (c == ';')
+			*s = ':';
+		else if (c < 0x20 || c == 0x7f)
+			*s = '?';
+	}
 }
 
 /* A frame with its label built from fn and line (see profile.h); the
@@ -311,7 +360,8 @@ static struct frame_node *frame_node__new(const struct fn_node *fn, int line)
 	return node;
 }
 
-static struct fn_node *fn_node__new(const char *function, const char *file, uint64_t hash)
+static struct fn_node *fn_node__new(enum profile_frame_kind kind, const char *function,
+				    const char *file, uint64_t hash)
 {
 	size_t flen = strlen(function) + 1;
 	size_t len = flen + (file ? strlen(file) + 1 : 0);
@@ -320,6 +370,7 @@ static struct fn_node *fn_node__new(const char *function, const char *file, uint
 	if (!fn)
 		return NULL;
 	fn->hash = hash;
+	fn->kind = kind;
 	memcpy(fn->data, function, flen);
 	fn->function = fn->data;
 	fn->file = NULL;
@@ -353,16 +404,20 @@ void profile__free(struct profile *p)
 	free(p->fn_tab.slot);
 	free(p->frames);
 	free(p->frame_tab.slot);
+	for (size_t i = 0; i < p->nthreads; i++)
+		free(p->threads[i].name);
+	free(p->threads);
+	free(p->thread_tab.slot);
 	free(p->stacks);
 	free(p->stack_tab.slot);
 	free(p->ids);
 	free(p);
 }
 
-int profile__intern_frame(struct profile *p, const char *function, const char *file, int line,
-			  uint32_t *id)
+int profile__intern_frame(struct profile *p, enum profile_frame_kind kind, const char *function,
+			  const char *file, int line, uint32_t *id)
 {
-	struct fn_key fk = {.function = function, .file = file};
+	struct fn_key fk = {.kind = kind, .function = function, .file = file};
 	struct frame_key k = {.line = line > 0 ? line : 0};
 	struct fn_node *new_fn = NULL;
 	struct frame_node *node;
@@ -370,12 +425,12 @@ int profile__intern_frame(struct profile *p, const char *function, const char *f
 	uint32_t *slot;
 	int err;
 
-	if (!p || !function || !id)
+	if (!p || !function || !id || (unsigned)kind >= PROFILE_FRAME_KINDS)
 		return -EINVAL;
 	if (file && !*file)
 		fk.file = NULL;
 
-	fh = fn_hash(fk.function, fk.file);
+	fh = fn_hash(kind, fk.function, fk.file);
 	slot = idtab_find(&p->fn_tab, fh, fn_eq, p, &fk);
 	if (slot && *slot) {
 		k.function_id = *slot - 1;
@@ -396,7 +451,7 @@ int profile__intern_frame(struct profile *p, const char *function, const char *f
 
 	/* allocate everything first: failure must leave p unchanged */
 	if (k.function_id == p->nfns) {
-		new_fn = fn_node__new(fk.function, fk.file, fh);
+		new_fn = fn_node__new(kind, fk.function, fk.file, fh);
 		if (!new_fn)
 			return -ENOMEM;
 		err = reserve((void **)&p->fns, &p->fns_cap, p->nfns + 1, sizeof(*p->fns));
@@ -423,6 +478,7 @@ int profile__intern_frame(struct profile *p, const char *function, const char *f
 		*slot = p->nfns;
 	}
 	node->hash = h;
+	node->pub.kind = kind;
 	node->pub.function = p->fns[k.function_id]->function;
 	node->pub.file = p->fns[k.function_id]->file;
 	node->pub.line = k.line;
@@ -460,15 +516,18 @@ size_t profile__function_count(const struct profile *p)
 	return p ? p->nfns : 0;
 }
 
-int profile__add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
+int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		 uint64_t weight, uint32_t *stack_id)
 {
-	struct stack_key k = {.frames = frames, .n = n};
+	struct stack_key k = {.thread = thread, .frames = frames, .n = n};
 	size_t inside = SIZE_MAX;
 	struct stack *s;
 	uint32_t *slot;
 	int err;
 
 	if (!p || !frames || n == 0 || n > UINT32_MAX)
+		return -EINVAL;
+	if (thread != PROFILE_NO_THREAD && thread >= p->nthreads)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++)
 		if (frames[i] >= p->nframes)
@@ -478,11 +537,15 @@ int profile__add(struct profile *p, const uint32_t *frames, size_t n, uint64_t w
 	if (weight > UINT64_MAX - p->total)
 		return -EOVERFLOW;
 
-	k.hash = stack_hash(frames, n);
+	k.hash = stack_hash(thread, frames, n);
 	slot = idtab_find(&p->stack_tab, k.hash, stack_eq, p, &k);
 	if (slot && *slot) {
-		p->stacks[*slot - 1].weight += weight;
+		s = &p->stacks[*slot - 1];
+		s->weight += weight;
+		s->count++;
 		p->total += weight;
+		if (stack_id)
+			*stack_id = *slot - 1;
 		return 0;
 	}
 
@@ -511,11 +574,15 @@ int profile__add(struct profile *p, const uint32_t *frames, size_t n, uint64_t w
 	s = &p->stacks[p->nstacks++];
 	s->hash = k.hash;
 	s->weight = weight;
+	s->count = 1;
 	s->off = p->nids;
 	s->n = n;
+	s->thread = thread;
 	p->nids += n;
 	*slot = p->nstacks;
 	p->total += weight;
+	if (stack_id)
+		*stack_id = p->nstacks - 1;
 	return 0;
 }
 
@@ -529,18 +596,135 @@ size_t profile__stack_count(const struct profile *p)
 	return p ? p->nstacks : 0;
 }
 
-int profile__foreach(const struct profile *p,
-		     int (*cb)(const uint32_t *frames, size_t n, uint64_t weight, void *ctx),
+static void stack_view(const struct profile *p, uint32_t id, struct profile_stack *out)
+{
+	const struct stack *s = &p->stacks[id];
+
+	*out = (struct profile_stack){
+		.id = id,
+		.thread = s->thread,
+		.frames = p->ids + s->off,
+		.n = s->n,
+		.weight = s->weight,
+		.count = s->count,
+	};
+}
+
+int profile__stack(const struct profile *p, uint32_t id, struct profile_stack *out)
+{
+	if (!p || !out || id >= p->nstacks)
+		return -EINVAL;
+	stack_view(p, id, out);
+	return 0;
+}
+
+int profile__foreach(const struct profile *p, int (*cb)(const struct profile_stack *s, void *ctx),
 		     void *ctx)
 {
+	struct profile_stack view;
+
 	if (!p || !cb)
 		return -EINVAL;
 	for (size_t i = 0; i < p->nstacks; i++) {
-		const struct stack *s = &p->stacks[i];
-		int ret = cb(p->ids + s->off, s->n, s->weight, ctx);
+		int ret;
 
+		stack_view(p, i, &view);
+		ret = cb(&view, ctx);
 		if (ret)
 			return ret;
 	}
 	return 0;
+}
+
+/* ---- threads ---------------------------------------------------------- */
+
+int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id)
+{
+	struct thread_key k = {.pid = pid, .tid = tid};
+	uint64_t h;
+	uint32_t *slot;
+	int err;
+
+	if (!p || !id)
+		return -EINVAL;
+	h = thread_hash(pid, tid);
+	slot = idtab_find(&p->thread_tab, h, thread_eq, p, &k);
+	if (slot && *slot) {
+		*id = *slot - 1;
+		return 0;
+	}
+	/* PROFILE_NO_THREAD is never a thread id */
+	if (p->nthreads >= UINT32_MAX - 1)
+		return -EOVERFLOW;
+	err = reserve((void **)&p->threads, &p->threads_cap, p->nthreads + 1, sizeof(*p->threads));
+	if (!err)
+		err = idtab_reserve(&p->thread_tab, p->nthreads, thread_hash_of, p);
+	if (err)
+		return err;
+	slot = idtab_find(&p->thread_tab, h, thread_eq, p, &k);
+	p->threads[p->nthreads] = (struct thread_node){.pub = {.pid = pid, .tid = tid}, .hash = h};
+	*slot = ++p->nthreads;
+	*id = p->nthreads - 1;
+	return 0;
+}
+
+int profile__set_thread_name(struct profile *p, uint32_t id, const char *name)
+{
+	struct thread_node *t;
+	char *copy = NULL;
+
+	if (!p || id >= p->nthreads)
+		return -EINVAL;
+	t = &p->threads[id];
+	if (name && t->name && !strcmp(name, t->name))
+		return 0;
+	if (name && !(copy = strdup(name)))
+		return -ENOMEM;
+	free(t->name);
+	t->name = copy;
+	t->pub.name = copy;
+	return 0;
+}
+
+const struct profile_thread *profile__thread(const struct profile *p, uint32_t id)
+{
+	if (!p || id >= p->nthreads) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return &p->threads[id].pub;
+}
+
+size_t profile__thread_count(const struct profile *p)
+{
+	return p ? p->nthreads : 0;
+}
+
+char *profile_thread_label(const struct profile_thread *t, char *buf, size_t size)
+{
+	int n;
+
+	if (!buf || !size)
+		return buf;
+	if (t->name)
+		n = snprintf(buf, size, "[thread %d \"%.100s\"]", (int)t->tid, t->name);
+	else
+		n = snprintf(buf, size, "[thread %d]", (int)t->tid);
+	if (n < 0)
+		buf[0] = '\0';
+	/* the name is the target's: keep it from breaking a folded line */
+	sanitize_in_place(buf);
+	return buf;
+}
+
+const char *profile_frame_kind_name(enum profile_frame_kind kind)
+{
+	static const char *const names[PROFILE_FRAME_KINDS] = {
+		[PROFILE_FRAME_PYTHON] = "python",	 [PROFILE_FRAME_STDLIB] = "stdlib",
+		[PROFILE_FRAME_LIBRARY] = "library",	 [PROFILE_FRAME_NATIVE] = "native",
+		[PROFILE_FRAME_KERNEL] = "kernel",	 [PROFILE_FRAME_OFF_CPU] = "off-cpu",
+		[PROFILE_FRAME_SYNTHETIC] = "synthetic",
+	};
+
+	return (unsigned)kind < PROFILE_FRAME_KINDS ? names[kind] : "?";
 }

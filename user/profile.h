@@ -9,27 +9,53 @@
  * weights summed, so memory grows with the number of distinct frames and
  * stacks, not with the number of samples; both lookups are hash tables.
  *
- * Frames are interned in two levels: the function identity (function, file),
- * which the summary aggregates on, and the frame (function identity, line).
+ * Frames are interned in two levels: the function identity (kind, function,
+ * file), which the summary aggregates on, and the frame (function identity,
+ * line). Each stack belongs to a thread (pid, tid, and the Python thread
+ * name once known), so writers can split or label by thread; writers that
+ * do not show threads merge stacks that differ only in their thread.
  *
- * Renderers (folded.h, summary.h) read a profile through profile__frame()
- * and profile__foreach(). The profile is not thread-safe.
+ * Writers read a profile through profile__frame(), profile__thread() and
+ * profile__foreach(). The profile is not thread-safe.
  */
 #ifndef PYEBPF_PROFILE_H
 #define PYEBPF_PROFILE_H
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 struct profile;
+
+/* What a frame stands for. Part of a frame's identity, and what renderers
+ * colour by; set by whoever builds the stack (sample_stacks.c), never
+ * guessed from the text. */
+enum profile_frame_kind {
+	PROFILE_FRAME_PYTHON = 0, /* Python code of the application */
+	PROFILE_FRAME_STDLIB,	  /* Python code of the standard library */
+	PROFILE_FRAME_LIBRARY,	  /* Python code of an installed package
+				     (site-packages, dist-packages) */
+	PROFILE_FRAME_NATIVE,	  /* native (C) code of the process */
+	PROFILE_FRAME_KERNEL,	  /* a kernel function, "name_[k]" */
+	PROFILE_FRAME_OFF_CPU,	  /* "[off-cpu:CLASS] SYSCALL": why the thread
+				     was off the CPU; the stack is off-CPU time */
+	PROFILE_FRAME_SYNTHETIC,  /* "[truncated]", "[no Python frames]",
+				     "[unreadable frame]", ... */
+};
+#define PROFILE_FRAME_KINDS (PROFILE_FRAME_SYNTHETIC + 1)
+
+/* "python", "stdlib", "library", "native", "kernel", "off-cpu",
+ * "synthetic"; "?" for an unknown kind. */
+const char *profile_frame_kind_name(enum profile_frame_kind kind);
 
 /* One interned frame. Every string is owned by the profile and lives until
  * profile__free(); the struct itself never moves. */
 struct profile_frame {
+	enum profile_frame_kind kind;
 	const char *function; /* as given; never NULL */
 	const char *file;     /* as given; NULL for synthetic frames */
 	int line;	      /* > 0, or 0 for "no line" */
-	uint32_t function_id; /* dense id of (function, file), see
+	uint32_t function_id; /* dense id of (kind, function, file), see
 				 profile__function_count() */
 	/*
 	 * The frame as folded output writes it:
@@ -47,6 +73,27 @@ struct profile_frame {
 	const char *label;
 };
 
+/* A thread that stacks belong to. */
+struct profile_thread {
+	pid_t pid;
+	pid_t tid;
+	const char *name; /* Python's thread name (threading.Thread.name), or
+			     NULL while unknown; owned by the profile */
+};
+
+/* profile__add() without a thread: the stack belongs to no thread. */
+#define PROFILE_NO_THREAD UINT32_MAX
+
+/* One distinct stack, as profile__foreach() and profile__stack() give it. */
+struct profile_stack {
+	uint32_t id;		/* dense, in order of first appearance */
+	uint32_t thread;	/* a thread id, or PROFILE_NO_THREAD */
+	const uint32_t *frames; /* frame ids, root first; owned by the profile */
+	size_t n;		/* >= 1 */
+	uint64_t weight;	/* summed weight, >= 1 */
+	uint64_t count;		/* how many profile__add() calls made it */
+};
+
 /*
  * An empty profile. Returns NULL with errno = ENOMEM on failure.
  * Free with profile__free().
@@ -54,63 +101,94 @@ struct profile_frame {
 struct profile *profile__new(void);
 
 /* Frees the profile and everything it owns, including every string handed
- * out by profile__frame(). Accepts NULL. */
+ * out by profile__frame() and profile__thread(). Accepts NULL. */
 void profile__free(struct profile *p);
 
 /*
- * Interns the frame (function, file, line) and stores its id in *id. The
- * same triple always gets the same id; ids are dense, from 0 upwards in
+ * Interns the frame (kind, function, file, line) and stores its id in *id.
+ * The same tuple always gets the same id; ids are dense, from 0 upwards in
  * order of first appearance. The strings are copied.
  *
  * `file` may be NULL (synthetic frames such as "[truncated]"); an empty
  * `file` is the same as NULL. A `line` <= 0 means "no line" and is stored
  * as 0, so all such lines intern to one frame.
  *
- * Returns 0, -EINVAL if p, function or id is NULL, -ENOMEM, or -EOVERFLOW
- * when 2^32 - 1 frames exist. On error the profile is unchanged.
+ * Returns 0, -EINVAL if p, function or id is NULL or kind is unknown,
+ * -ENOMEM, or -EOVERFLOW when 2^32 - 1 frames exist. On error the profile
+ * is unchanged.
  */
-int profile__intern_frame(struct profile *p, const char *function, const char *file, int line,
-			  uint32_t *id);
+int profile__intern_frame(struct profile *p, enum profile_frame_kind kind, const char *function,
+			  const char *file, int line, uint32_t *id);
 
 /* The frame with this id, or NULL (errno = EINVAL) for an unknown id. The
  * returned frame is owned by the profile and valid until profile__free(). */
 const struct profile_frame *profile__frame(const struct profile *p, uint32_t id);
 
-/* How many distinct frames, and distinct (function, file) identities, have
- * been interned. Frame ids are < profile__frame_count(); function ids are
- * < profile__function_count(). */
+/* How many distinct frames, and distinct (kind, function, file)
+ * identities, have been interned. Frame ids are < profile__frame_count();
+ * function ids are < profile__function_count(). */
 size_t profile__frame_count(const struct profile *p);
 size_t profile__function_count(const struct profile *p);
 
 /*
- * Adds `weight` to the stack frames[0..n-1], given root first; frame ids
- * come from profile__intern_frame(). The ids are copied. A weight of 0 is
- * accepted and records nothing.
+ * Interns the thread (pid, tid) and stores its id in *id; dense ids from 0
+ * in order of first appearance. Returns 0, -EINVAL, -ENOMEM or -EOVERFLOW.
+ */
+int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id);
+
+/* Names thread `id` (a copy of `name` replaces any earlier one; NULL
+ * forgets it). Returns 0, -EINVAL for an unknown id, or -ENOMEM (the old
+ * name is then kept). */
+int profile__set_thread_name(struct profile *p, uint32_t id, const char *name);
+
+/* The thread with this id, or NULL (errno = EINVAL). Owned by the profile;
+ * its name pointer changes with profile__set_thread_name(). */
+const struct profile_thread *profile__thread(const struct profile *p, uint32_t id);
+size_t profile__thread_count(const struct profile *p);
+
+/*
+ * Writes the root frame that stands for a thread in a stack's text,
+ * [thread TID "NAME"], or [thread TID] while the name is unknown, to
+ * buf (truncated to size, always terminated), sanitized like a frame label.
+ * Returns buf.
+ */
+char *profile_thread_label(const struct profile_thread *t, char *buf, size_t size);
+#define PROFILE_THREAD_LABEL_MAX 160
+
+/*
+ * Adds `weight` to the stack frames[0..n-1] of `thread` (an id from
+ * profile__intern_thread(), or PROFILE_NO_THREAD), given root first; frame
+ * ids come from profile__intern_frame(). The ids are copied. A weight of 0
+ * is accepted and records nothing. The stack's id goes to *stack_id unless
+ * that is NULL (it is left alone for a weight of 0).
  *
  * Returns 0, -EINVAL if p or frames is NULL, n is 0 or > UINT32_MAX, or an
  * id is unknown, -ENOMEM, or -EOVERFLOW if the profile's total weight would
  * exceed UINT64_MAX or it already holds 2^32 - 1 distinct stacks. On error
  * the profile is unchanged.
  */
-int profile__add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight);
+int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
+		 uint64_t weight, uint32_t *stack_id);
 
 /* Sum of all weights added. */
 uint64_t profile__total(const struct profile *p);
 
-/* Number of distinct stacks (with a nonzero weight). */
+/* Number of distinct stacks (with a nonzero weight); stack ids are below. */
 size_t profile__stack_count(const struct profile *p);
 
+/* Stack `id` into *out (its frames valid until the next profile__add() or
+ * profile__free()). Returns 0 or -EINVAL. */
+int profile__stack(const struct profile *p, uint32_t id, struct profile_stack *out);
+
 /*
- * Calls cb once per distinct stack, in order of first appearance, with the
- * frame ids root first, their count (>= 1) and the stack's summed weight
- * (>= 1). `frames` is owned by the profile and valid until the next
- * profile__add() or profile__free(); cb must not modify the profile.
+ * Calls cb once per distinct stack, in order of first appearance (by id).
+ * The stack and its frames are owned by the profile and valid until the
+ * next profile__add() or profile__free(); cb must not modify the profile.
  *
  * Stops at the first nonzero value cb returns and returns it; otherwise
  * returns 0. Returns -EINVAL if p or cb is NULL.
  */
-int profile__foreach(const struct profile *p,
-		     int (*cb)(const uint32_t *frames, size_t n, uint64_t weight, void *ctx),
+int profile__foreach(const struct profile *p, int (*cb)(const struct profile_stack *s, void *ctx),
 		     void *ctx);
 
 #endif /* PYEBPF_PROFILE_H */

@@ -15,18 +15,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "folded.h"
 #include "kernel_symbols.h"
 #include "launcher.h"
 #include "output_file.h"
+#include "process_cmdline.h"
 #include "profile.h"
 #include "python_process.h"
+#include "report.h"
 #include "sample_stacks.h"
 #include "sampler.h"
+#include "source_files.h"
 #include "summary.h"
 #include "symbolizer.h"
 #include "system_checks.h"
 #include "time_split.h"
+#include "timeline.h"
 
 /* How often the ring buffer is drained when nothing wakes us. */
 #define POLL_INTERVAL_MS 50
@@ -36,6 +39,8 @@ struct target {
 	pid_t pid;
 	struct python_process pp;
 	struct symbolizer *sym;
+	struct source_files *files;
+	char command[1024]; /* its command line, for titles */
 };
 
 struct recorder {
@@ -48,6 +53,7 @@ struct recorder {
 	struct sample_stacks_opts stack_opts;
 	struct kernel_symbols *ksyms; /* --kernel */
 	struct time_accounts *times;
+	struct timeline *timeline; /* formats that show time order */
 
 	pid_t child; /* the program we started, 0 when attached */
 	bool child_exited;
@@ -57,6 +63,7 @@ struct recorder {
 
 	uint64_t samples, error_samples; /* records that went into the profile */
 	double started, ended;		 /* CLOCK_MONOTONIC seconds */
+	uint64_t start_unix_ns, start_mono_ns;
 };
 
 static double now_s(void)
@@ -65,6 +72,14 @@ static double now_s(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t clock_ns(clockid_t clock)
+{
+	struct timespec ts;
+
+	clock_gettime(clock, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
 }
 
 static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -114,6 +129,8 @@ static void target_reset(struct target *t)
 {
 	symbolizer__free(t->sym);
 	t->sym = NULL;
+	source_files__free(t->files);
+	t->files = NULL;
 }
 
 /* Point the sampler and the symbolizer at t->pp. */
@@ -128,6 +145,12 @@ static int target_start(struct recorder *r)
 	t->sym = symbolizer__new(t->pid, &t->pp.layout, t->pp.code_type_addr);
 	if (!t->sym)
 		return -errno;
+	t->files = source_files__new(t->pid);
+	if (!t->files)
+		return -errno;
+	r->stack_opts.files = r->opts->full_filenames ? NULL : t->files;
+	if (process_cmdline(t->pid, t->command, sizeof(t->command)))
+		snprintf(t->command, sizeof(t->command), "%.1000s", t->pp.executable);
 	python_process__bpf_config(&t->pp, &proc);
 	if (r->opts->gil_only && !proc.gil_locked_addr) {
 		report("--gil: cannot find the GIL of pid %d (Python %s)", (int)t->pid,
@@ -291,6 +314,46 @@ static int poll_loop(struct recorder *r, int sfd, int pidfd)
 	return err;
 }
 
+static const char *format_description(enum output_format f)
+{
+	switch (f) {
+	case FORMAT_FLAMEGRAPH:
+		return "SVG flame graph: open it in a browser";
+	case FORMAT_RAW:
+		return "folded stacks";
+	case FORMAT_SPEEDSCOPE:
+		return "speedscope JSON: open it at https://www.speedscope.app";
+	case FORMAT_PPROF:
+		return "pprof: go tool pprof -http=: FILE";
+	case FORMAT_CHROMETRACE:
+		return "Chrome trace events: open it in https://ui.perfetto.dev";
+	}
+	return "?";
+}
+
+/* Everything a writer needs, from the finished recording. */
+static struct report make_report(const struct recorder *r)
+{
+	const struct cli_options *o = r->opts;
+
+	return (struct report){
+		.profile = r->profile,
+		.timeline = r->timeline,
+		.unit = sample_stacks_weights_are_ns(o->time_mode) ? REPORT_NANOSECONDS
+								   : REPORT_SAMPLES,
+		.period_ns = r->stack_opts.period_ns,
+		.mode = o->time_mode,
+		.show_threads = o->threads,
+		.pid = r->target.pid,
+		.command = r->target.command,
+		.python_version = r->target.pp.version,
+		.rate_hz = o->rate_hz,
+		.duration_s = r->ended - r->started,
+		.start_unix_ns = r->start_unix_ns,
+		.start_mono_ns = r->start_mono_ns,
+	};
+}
+
 static void print_summary(struct recorder *r)
 {
 	const struct python_process *pp = &r->target.pp;
@@ -327,7 +390,8 @@ static void print_summary(struct recorder *r)
 	} else if (r->target_gone) {
 		fprintf(stderr, "  the process exited\n");
 	}
-	fprintf(stderr, "  wrote %s (%s)\n", output_file__path(r->out), "folded stacks");
+	fprintf(stderr, "  wrote %s (%s)\n", output_file__path(r->out),
+		format_description(r->opts->format));
 	if (r->samples)
 		summary__print_weights(stderr, r->profile, SUMMARY_ROWS, profile__total(r->profile),
 				       sample_stacks_weights_are_ns(r->opts->time_mode));
@@ -360,6 +424,7 @@ int record_run(const struct cli_options *opts)
 		.on_sample = on_sample,
 		.ctx = &r,
 	};
+	struct report report_data;
 	char why[512], stem[64];
 	int err, sfd = -1, pidfd = -1, exit_code = 1;
 
@@ -388,7 +453,10 @@ int record_run(const struct cli_options *opts)
 	r.profile = profile__new();
 	r.times = time_accounts__new();
 	r.stack = calloc(SAMPLE_STACKS_MAX_DEPTH, sizeof(*r.stack));
-	if (!r.profile || !r.stack || !r.times) {
+	if (opts->format == FORMAT_CHROMETRACE)
+		r.timeline = timeline__new();
+	if (!r.profile || !r.stack || !r.times ||
+	    (opts->format == FORMAT_CHROMETRACE && !r.timeline)) {
 		report("out of memory");
 		goto cleanup;
 	}
@@ -410,7 +478,10 @@ int record_run(const struct cli_options *opts)
 	r.stack_opts = (struct sample_stacks_opts){
 		.mode = opts->time_mode,
 		.gil_only = opts->gil_only,
-		.threads = opts->threads,
+		.lines = opts->no_line_numbers	? SAMPLE_LINES_NONE
+			 : opts->function_lines ? SAMPLE_LINES_FUNCTION
+						: SAMPLE_LINES_CURRENT,
+		.timeline = r.timeline,
 		.kernel = r.ksyms,
 		.period_ns = sampler__period_ns(r.sampler),
 	};
@@ -435,6 +506,8 @@ int record_run(const struct cli_options *opts)
 	}
 
 	r.started = now_s();
+	r.start_mono_ns = clock_ns(CLOCK_MONOTONIC);
+	r.start_unix_ns = clock_ns(CLOCK_REALTIME);
 	err = poll_loop(&r, sfd, pidfd);
 	r.ended = now_s();
 	sampler__set_enabled(r.sampler, false);
@@ -446,7 +519,8 @@ int record_run(const struct cli_options *opts)
 		goto cleanup;
 	}
 
-	err = folded__write(r.profile, output_file__stream(r.out));
+	report_data = make_report(&r);
+	err = report_write(&report_data, opts->format, output_file__stream(r.out));
 	if (!err)
 		err = output_file__commit(r.out);
 	if (err) {
@@ -470,6 +544,7 @@ cleanup:
 		close(sfd);
 	free(r.stack);
 	time_accounts__free(r.times);
+	timeline__free(r.timeline);
 	kernel_symbols__free(r.ksyms);
 	profile__free(r.profile);
 	output_file__free(r.out);

@@ -7,8 +7,10 @@
 
 #include "kernel_symbols.h"
 #include "profile.h"
+#include "source_files.h"
 #include "syscall_names.h"
 #include "time_split.h"
+#include "timeline.h"
 
 bool sample_stacks_weights_are_ns(enum time_mode mode)
 {
@@ -34,13 +36,15 @@ struct builder {
 	size_t n;
 };
 
-static int push(struct builder *b, const char *function, const char *file, int line)
+static int push(struct builder *b, enum profile_frame_kind kind, const char *function,
+		const char *file, int line)
 {
 	int err;
 
 	if (b->n >= SAMPLE_STACKS_MAX_DEPTH)
 		return 0;
-	err = profile__intern_frame(b->p, function, file, line > 0 ? line : 0, &b->stack[b->n]);
+	err = profile__intern_frame(b->p, kind, function, file, line > 0 ? line : 0,
+				    &b->stack[b->n]);
 	if (!err)
 		b->n++;
 	return err;
@@ -68,11 +72,27 @@ static int push_kernel(struct builder *b, const struct kernel_symbols *ks,
 			snprintf(label, sizeof(label), "%s_[k]", name);
 		else
 			snprintf(label, sizeof(label), "0x%llx_[k]", (unsigned long long)ips[i]);
-		err = push(b, label, NULL, 0);
+		err = push(b, PROFILE_FRAME_KERNEL, label, NULL, 0);
 		if (err)
 			return err;
 	}
 	return 0;
+}
+
+/* A resolved Python frame, as the options want it shown. */
+static int push_resolved(struct builder *b, const struct sample_stacks_opts *o,
+			 const struct resolved_frame *f)
+{
+	int line = f->line;
+
+	if (!f->file)
+		return push(b, PROFILE_FRAME_SYNTHETIC, f->function, NULL, 0);
+	if (o->lines == SAMPLE_LINES_FUNCTION)
+		line = f->first_line;
+	else if (o->lines == SAMPLE_LINES_NONE)
+		line = 0;
+	return push(b, source_file_kind(f->file), f->function,
+		    o->files ? source_files__short_name(o->files, f->file) : f->file, line);
 }
 
 /* Frames from the root to the Python leaf; returns -errno. */
@@ -80,19 +100,11 @@ static int push_python(struct builder *b, const struct sample_stacks_opts *o,
 		       const struct pyebpf_sample *s, frame_resolver resolve, void *ctx,
 		       struct sample_stacks_result *res)
 {
-	char label[64];
-	size_t first;
+	size_t first = b->n;
 	int i, err;
 
-	if (o->threads) {
-		snprintf(label, sizeof(label), "[thread %u]", s->tid);
-		err = push(b, label, NULL, 0);
-		if (err)
-			return err;
-	}
-	first = b->n;
 	if (s->flags & PYEBPF_SAMPLE_TRUNCATED) {
-		err = push(b, "[truncated]", NULL, 0);
+		err = push(b, PROFILE_FRAME_SYNTHETIC, "[truncated]", NULL, 0);
 		if (err)
 			return err;
 	}
@@ -105,12 +117,12 @@ static int push_python(struct builder *b, const struct sample_stacks_opts *o,
 			continue;
 		if (err)
 			res->had_errors = true;
-		err = push(b, f.function, f.file, f.line);
+		err = push_resolved(b, o, &f);
 		if (err)
 			return err;
 	}
 	if (b->n == first || (b->n == first + 1 && (s->flags & PYEBPF_SAMPLE_TRUNCATED)))
-		return push(b, "[no Python frames]", NULL, 0);
+		return push(b, PROFILE_FRAME_SYNTHETIC, "[no Python frames]", NULL, 0);
 	return 0;
 }
 
@@ -126,7 +138,19 @@ static int push_off_cpu(struct builder *b, enum pyebpf_off_class c, long syscall
 	else
 		snprintf(label, sizeof(label), "[off-cpu:%s] syscall_%ld", time_class_tag(c),
 			 syscall);
-	return push(b, label, NULL, 0);
+	return push(b, PROFILE_FRAME_OFF_CPU, label, NULL, 0);
+}
+
+/* One stack into the profile, and the timeline when there is one. */
+static int add_stack(struct builder *b, const struct sample_stacks_opts *o, uint32_t thread,
+		     uint64_t start_ns, uint64_t weight, uint64_t duration_ns)
+{
+	uint32_t id;
+	int err = profile__add(b->p, thread, b->stack, b->n, weight, &id);
+
+	if (!err && o->timeline && weight)
+		err = timeline__add(o->timeline, id, start_ns, duration_ns);
+	return err;
 }
 
 int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
@@ -138,6 +162,7 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 	bool kernel = o->kernel && s->n_kframes;
 	uint64_t weight;
 	size_t python_end;
+	uint32_t thread;
 	int err;
 
 	memset(res, 0, sizeof(*res));
@@ -145,6 +170,10 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 		return 0;
 	if (off ? o->mode == TIME_CPU : o->mode == TIME_OFF_CPU)
 		return 0;
+	err = profile__intern_thread(p, (pid_t)s->pid, (pid_t)s->tid, &thread);
+	if (err)
+		return err;
+	res->thread = thread;
 
 	err = push_python(&b, o, s, resolve, ctx, res);
 	if (err)
@@ -153,7 +182,7 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 		if (kernel && (err = push_kernel(&b, o->kernel, s)))
 			return err;
 		weight = sample_stacks_weights_are_ns(o->mode) ? o->period_ns : 1;
-		err = profile__add(p, b.stack, b.n, weight);
+		err = add_stack(&b, o, thread, s->time_ns, weight, o->period_ns);
 		if (!err) {
 			res->added = weight > 0;
 			res->weight = weight;
@@ -165,7 +194,7 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 	if (s->off_ns) {
 		if ((err = push_off_cpu(&b, s->off_class, s->syscall)) ||
 		    (kernel && (err = push_kernel(&b, o->kernel, s))) ||
-		    (err = profile__add(p, b.stack, b.n, s->off_ns)))
+		    (err = add_stack(&b, o, thread, s->time_ns, s->off_ns, s->off_ns)))
 			return err;
 		res->weight += s->off_ns;
 	}
@@ -173,7 +202,8 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 		/* woken, then waiting for a CPU: same Python stack */
 		b.n = python_end;
 		if ((err = push_off_cpu(&b, PYEBPF_OFF_RUNQUEUE, -1)) ||
-		    (err = profile__add(p, b.stack, b.n, s->runq_ns)))
+		    (err = add_stack(&b, o, thread, s->time_ns + s->off_ns, s->runq_ns,
+				     s->runq_ns)))
 			return err;
 		res->weight += s->runq_ns;
 	}

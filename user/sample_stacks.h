@@ -2,8 +2,8 @@
 /*
  * From a kernel record to weighted stacks in the profile.
  *
- * A record's stack, root first, is:
- *   [thread <tid>]          with --threads
+ * Each record's stack belongs to its thread (pid, tid) in the profile;
+ * writers show it as a root frame with --threads. The stack, root first:
  *   [truncated]             when the kernel cut the Python stack
  *   Python frames           root to leaf; "[no Python frames]" if none
  *   [off-cpu:CLASS] SYSCALL off-CPU records: why the thread was off CPU
@@ -29,6 +29,16 @@
 
 struct profile;
 struct kernel_symbols;
+struct source_files;
+struct timeline;
+
+/* Which line a Python frame shows. */
+enum sample_lines {
+	SAMPLE_LINES_CURRENT = 0, /* the line being executed */
+	SAMPLE_LINES_FUNCTION,	  /* -F: the function's first line, so all of a
+				     function's samples merge */
+	SAMPLE_LINES_NONE,	  /* --nolineno: none */
+};
 
 /* Resolves one Python frame, as symbolizer__resolve() does. */
 typedef int (*frame_resolver)(const struct pyebpf_frame *frame, struct resolved_frame *out,
@@ -37,7 +47,11 @@ typedef int (*frame_resolver)(const struct pyebpf_frame *frame, struct resolved_
 struct sample_stacks_opts {
 	enum time_mode mode;
 	bool gil_only; /* drop records whose thread did not hold the GIL */
-	bool threads;  /* a root frame per thread */
+	enum sample_lines lines;
+	/* short file names (py-spy's), or NULL for full paths */
+	struct source_files *files;
+	/* when set, every stack added is also appended here, with its time */
+	struct timeline *timeline;
 	/* kernel frames are added when this is set and the record has them */
 	const struct kernel_symbols *kernel;
 	uint64_t period_ns; /* what one on-CPU sample stands for */
@@ -46,6 +60,7 @@ struct sample_stacks_opts {
 /* What sample_stacks_add did with a record. */
 struct sample_stacks_result {
 	bool added;	 /* some weight went into the profile */
+	uint32_t thread; /* the record's thread in the profile */
 	bool had_errors; /* a frame could not be resolved */
 	uint64_t weight; /* weight added */
 };

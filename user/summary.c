@@ -24,16 +24,14 @@ struct acc {
 
 bool summary_is_annotation(const struct profile_frame *f)
 {
-	size_t len = strlen(f->function);
-
-	if (f->file)
-		return false;
-	return !strncmp(f->function, "[off-cpu:", 9) || !strncmp(f->function, "[thread ", 8) ||
-	       (len > 4 && !strcmp(f->function + len - 4, "_[k]"));
+	return f->kind == PROFILE_FRAME_OFF_CPU || f->kind == PROFILE_FRAME_KERNEL;
 }
 
-static int acc_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
+static int acc_cb(const struct profile_stack *s, void *ctx)
 {
+	const uint32_t *frames = s->frames;
+	uint64_t weight = s->weight;
+	size_t n = s->n;
 	struct acc *a = ctx;
 	const struct profile_frame *f = NULL, *leaf = NULL;
 

@@ -67,10 +67,9 @@ int summary__print(FILE *out, const struct profile *p, size_t k, uint64_t total)
 int summary__print_weights(FILE *out, const struct profile *p, size_t k, uint64_t total, bool ns);
 
 /*
- * Frames that annotate a stack rather than name code: thread roots
- * ("[thread N]"), off-CPU reasons ("[off-cpu:...]") and kernel frames
- * ("..._[k]"). The tables leave them out; own time goes to the innermost
- * other frame.
+ * Frames that annotate a stack rather than name Python code: off-CPU
+ * reasons ("[off-cpu:...]") and kernel frames ("..._[k]"), by their kind.
+ * The tables leave them out; own time goes to the innermost other frame.
  */
 struct profile_frame;
 bool summary_is_annotation(const struct profile_frame *f);

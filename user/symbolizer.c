@@ -191,6 +191,7 @@ static void synthetic(struct resolved_frame *out, const char *name)
 	out->function = name;
 	out->file = NULL;
 	out->line = -1;
+	out->first_line = -1;
 }
 
 int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame,
@@ -245,6 +246,7 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 
 	out->function = ci->function;
 	out->file = ci->file;
+	out->first_line = ci->firstlineno;
 	if (ci->shim)
 		return SYMBOLIZER_SHIM;
 	offset = symbolizer_bytecode_offset(sym->layout, frame->instr);

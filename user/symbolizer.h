@@ -25,6 +25,8 @@ struct resolved_frame {
 	const char *file;     /* co_filename; NULL for synthetic error frames */
 	int line;	      /* current line (the first line when CPython has none for
 				 the instruction); -1 for synthetic frames */
+	int first_line;	      /* the function's first line (co_firstlineno); -1
+				 for synthetic frames */
 };
 
 /*

@@ -488,7 +488,7 @@ def share(part, whole):
 
 
 def attach_args(pid, out, seconds, rate=None):
-    args = ["record", "-p", str(pid), "-d", str(seconds), "-f", "raw", "-o", out]
+    args = ["record", "-p", str(pid), "-d", str(seconds), "-f", "raw", "--full-filenames", "-o", out]
     if rate:
         args[5:5] = ["-r", str(rate)]
     return args
@@ -548,7 +548,7 @@ def t_hot_attach(ctx, interp):
 def t_hot_exec(ctx, interp):
     out = ctx.path("hot.folded")
     secs, rate = 3, 100
-    run = pyebpf(["record", "-r", str(rate), "-f", "raw", "-o", out, "--",
+    run = pyebpf(["record", "-r", str(rate), "-f", "raw", "--full-filenames", "-o", out, "--",
                   interp.path, target("hot.py"), str(secs)], timeout=secs + 30)
     prof = profile_ok(run, out)
     if run.elapsed > secs + 15:
@@ -585,7 +585,7 @@ def t_pid_flag(ctx, interp):
     out = ctx.path("hot.folded")
     with Target([interp.path, target("hot.py"), "30"]) as t:
         t.wait_for("ready")
-        run = pyebpf(["--pid", str(t.pid), "-d", "2", "-f", "raw", "-o", out], timeout=40)
+        run = pyebpf(["--pid", str(t.pid), "-d", "2", "-f", "raw", "--full-filenames", "-o", out], timeout=40)
     prof = profile_ok(run, out)
     n_hot = prof.count(lambda fr: Profile.names(fr) == HOT_STACK)
     if share(n_hot, prof.total) < 90:

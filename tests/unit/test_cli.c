@@ -104,7 +104,10 @@ static void check_defaults(const struct cli_options *o)
 	assert_int_equal(o->rate_hz, CLI_DEFAULT_RATE);
 	assert_true(o->duration_s == 0);
 	assert_null(o->output);
-	assert_int_equal(o->format, FORMAT_RAW);
+	assert_int_equal(o->format, FORMAT_FLAMEGRAPH);
+	assert_false(o->function_lines);
+	assert_false(o->no_line_numbers);
+	assert_false(o->full_filenames);
 	assert_int_equal(o->max_frames, PYEBPF_DEFAULT_FRAMES);
 	assert_int_equal(o->time_mode, TIME_CPU);
 	assert_false(o->gil_only);
@@ -246,6 +249,86 @@ static void test_format_case_insensitive(void **state)
 		assert_int_equal(o.format, FORMAT_RAW);
 	}
 	assert_string_equal(cli_format_extension(FORMAT_RAW), "txt");
+}
+
+/* Every format by name, and the extension of its generated names. */
+static void test_format_names(void **state)
+{
+	static const struct {
+		const char *name, *ext;
+		enum output_format format;
+	} cases[] = {
+		{"flamegraph", "svg", FORMAT_FLAMEGRAPH},
+		{"raw", "txt", FORMAT_RAW},
+		{"speedscope", "speedscope.json", FORMAT_SPEEDSCOPE},
+		{"pprof", "pb.gz", FORMAT_PPROF},
+		{"chrometrace", "trace.json", FORMAT_CHROMETRACE},
+	};
+	struct cli_options o;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PARSE_OK(&o, "-p", "1", "-f", (char *)cases[i].name);
+		assert_int_equal(o.format, cases[i].format);
+		assert_string_equal(cli_format_name(cases[i].format), cases[i].name);
+		assert_string_equal(cli_format_extension(cases[i].format), cases[i].ext);
+	}
+	EXPECT_FAIL("unknown format 'svg': supported formats: flamegraph, raw, "
+		    "speedscope, pprof, chrometrace",
+		    "-p", "1", "-f", "svg");
+}
+
+/* Without -f the output's name picks the format; -f wins over it. */
+static void test_format_from_output_name(void **state)
+{
+	static const struct {
+		const char *path;
+		enum output_format format;
+	} cases[] = {
+		{"out.svg", FORMAT_FLAMEGRAPH},
+		{"out.SVG", FORMAT_FLAMEGRAPH},
+		{"out.folded", FORMAT_RAW},
+		{"/tmp/x/out.txt", FORMAT_RAW},
+		{"out.json", FORMAT_SPEEDSCOPE},
+		{"out.speedscope.json", FORMAT_SPEEDSCOPE},
+		{"out.pb.gz", FORMAT_PPROF},
+		{"out.pprof", FORMAT_PPROF},
+		{"out.pb", FORMAT_PPROF},
+		{"out.trace.json", FORMAT_CHROMETRACE},
+		{"out.chrometrace.json", FORMAT_CHROMETRACE},
+		{"out", FORMAT_FLAMEGRAPH},    /* no extension: the default */
+		{"out.gz", FORMAT_FLAMEGRAPH}, /* unknown: the default */
+		{".svg", FORMAT_FLAMEGRAPH},   /* a name that is only an extension */
+		{"json", FORMAT_FLAMEGRAPH},
+	};
+	enum output_format f;
+	struct cli_options o;
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		PARSE_OK(&o, "-p", "1", "-o", (char *)cases[i].path);
+		assert_int_equal(o.format, cases[i].format);
+	}
+	PARSE_OK(&o, "-p", "1", "-f", "raw", "-o", "out.svg");
+	assert_int_equal(o.format, FORMAT_RAW);
+	PARSE_OK(&o, "-p", "1", "-o", "out.svg", "-f", "pprof");
+	assert_int_equal(o.format, FORMAT_PPROF);
+	assert_int_equal(cli_format_from_path("a.pb.gz", &f), 0);
+	assert_int_equal(f, FORMAT_PPROF);
+	assert_int_equal(cli_format_from_path("a.gz", &f), -1);
+	assert_int_equal(cli_format_from_path(NULL, &f), -1);
+}
+
+static void test_line_and_file_flags(void **state)
+{
+	struct cli_options o;
+
+	PARSE_OK(&o, "-p", "1", "-F", "--nolineno", "--full-filenames");
+	assert_true(o.function_lines);
+	assert_true(o.no_line_numbers);
+	assert_true(o.full_filenames);
+	PARSE_OK(&o, "-p", "1", "--function");
+	assert_true(o.function_lines);
+	assert_false(o.no_line_numbers);
+	EXPECT_FAIL("unknown option '-x'", "-p", "1", "-Fx");
 }
 
 static void test_help_and_version(void **state)
@@ -487,6 +570,9 @@ int main(void)
 		cmocka_unit_test(test_all_options),
 		cmocka_unit_test(test_output_borrows_argv),
 		cmocka_unit_test(test_format_case_insensitive),
+		cmocka_unit_test(test_format_names),
+		cmocka_unit_test(test_format_from_output_name),
+		cmocka_unit_test(test_line_and_file_flags),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_help_text),
 		cmocka_unit_test(test_program_after_dashdash),

@@ -136,11 +136,23 @@ struct folded_buf {
 	const struct profile *p;
 };
 
-static int collect(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
+/* dump() starts each stack with its thread's root frame */
+static bool threads_shown;
+
+static int collect(const struct profile_stack *st, void *ctx)
 {
+	const uint32_t *frames = st->frames;
+	uint64_t weight = st->weight;
+	size_t n = st->n;
 	struct folded_buf *b = ctx;
 	size_t len = strlen(b->text);
 
+	if (threads_shown && st->thread != PROFILE_NO_THREAD) {
+		char label[PROFILE_THREAD_LABEL_MAX];
+
+		profile_thread_label(profile__thread(b->p, st->thread), label, sizeof(label));
+		len += snprintf(b->text + len, sizeof(b->text) - len, "%s;", label);
+	}
 	for (size_t i = 0; i < n; i++)
 		len += snprintf(b->text + len, sizeof(b->text) - len, "%s%s", i ? ";" : "",
 				profile__frame(b->p, frames[i])->label);
@@ -266,7 +278,7 @@ static void test_off_cpu_mode_and_gil_filter(void **state)
 
 static void test_threads_truncation_and_errors(void **state)
 {
-	struct sample_stacks_opts o = {.mode = TIME_CPU, .threads = true};
+	struct sample_stacks_opts o = {.mode = TIME_CPU};
 	struct profile *p = profile__new();
 	struct pyebpf_sample *s = record(PYEBPF_KIND_CPU, 0, -1, 0, 0);
 	const __u64 codes[] = {5, 99, 0};
@@ -280,9 +292,11 @@ static void test_threads_truncation_and_errors(void **state)
 	s->flags = PYEBPF_SAMPLE_NO_TSTATE;
 	add(p, &o, s, &res);
 	assert_false(res.had_errors);
+	threads_shown = true;
 	assert_string_equal(dump(p),
 			    "[thread 11];[truncated];[unreadable frame];f5 (/app/m.py:10) 1\n"
 			    "[thread 11];[no Python frames] 1\n");
+	threads_shown = false;
 	free(s);
 	profile__free(p);
 }

@@ -11,7 +11,8 @@ static uint32_t intern(struct profile *p, const char *function, const char *file
 {
 	uint32_t id = UINT32_MAX;
 
-	assert_int_equal(profile__intern_frame(p, function, file, line, &id), 0);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, function, file, line, &id),
+			 0);
 	return id;
 }
 
@@ -128,8 +129,11 @@ struct seen {
 	int stop_at;
 };
 
-static int record_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
+static int record_cb(const struct profile_stack *st, void *ctx)
 {
+	const uint32_t *frames = st->frames;
+	uint64_t weight = st->weight;
+	size_t n = st->n;
 	struct seen *s = ctx;
 
 	assert_true(s->calls < 4 && n <= 16);
@@ -148,13 +152,14 @@ static void test_add_sums_weights(void **state)
 	uint32_t ab[] = {a, b}, abb[] = {a, b, b}, ba[] = {b, a};
 	struct seen s = {0};
 
-	assert_int_equal(profile__add(p, ab, 2, 3), 0);
-	assert_int_equal(profile__add(p, abb, 3, 1), 0);
-	assert_int_equal(profile__add(p, ba, 2, 10), 0);
-	assert_int_equal(profile__add(p, ab, 2, 4), 0);
-	assert_int_equal(profile__add(p, abb, 2, 1), 0); /* a prefix: ab */
-	assert_int_equal(profile__add(p, ab, 1, 1), 0);	 /* just a */
-	assert_int_equal(profile__add(p, ba, 2, 0), 0);	 /* records nothing */
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, ab, 2, 3, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, abb, 3, 1, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, ba, 2, 10, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, ab, 2, 4, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, abb, 2, 1, NULL), 0); /* a prefix: ab */
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, ab, 1, 1, NULL), 0);  /* just a */
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, ba, 2, 0, NULL),
+			 0); /* records nothing */
 
 	assert_int_equal(profile__stack_count(p), 4);
 	assert_int_equal(profile__total(p), 20);
@@ -182,8 +187,8 @@ static void test_foreach_stops(void **state)
 	uint32_t a = intern(p, "a", NULL, 0), b = intern(p, "b", NULL, 0);
 	struct seen s = {.stop_at = 1};
 
-	assert_int_equal(profile__add(p, &a, 1, 1), 0);
-	assert_int_equal(profile__add(p, &b, 1, 1), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &a, 1, 1, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &b, 1, 1, NULL), 0);
 	assert_int_equal(profile__foreach(p, record_cb, &s), 7);
 	assert_int_equal(s.calls, 1);
 	assert_int_equal(profile__foreach(p, NULL, NULL), -EINVAL);
@@ -197,22 +202,26 @@ static void test_errors_leave_profile_unchanged(void **state)
 	uint32_t a = intern(p, "a", NULL, 0), id = 42;
 	uint32_t bad[] = {a, 1};
 
-	assert_int_equal(profile__intern_frame(NULL, "a", NULL, 0, &id), -EINVAL);
-	assert_int_equal(profile__intern_frame(p, NULL, NULL, 0, &id), -EINVAL);
-	assert_int_equal(profile__intern_frame(p, "a", NULL, 0, NULL), -EINVAL);
+	assert_int_equal(profile__intern_frame(NULL, PROFILE_FRAME_PYTHON, "a", NULL, 0, &id),
+			 -EINVAL);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, NULL, NULL, 0, &id),
+			 -EINVAL);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, "a", NULL, 0, NULL),
+			 -EINVAL);
 	assert_int_equal(id, 42);
 
-	assert_int_equal(profile__add(NULL, &a, 1, 1), -EINVAL);
-	assert_int_equal(profile__add(p, NULL, 1, 1), -EINVAL);
-	assert_int_equal(profile__add(p, &a, 0, 1), -EINVAL);
-	assert_int_equal(profile__add(p, bad, 2, 1), -EINVAL); /* unknown id */
-	assert_int_equal(profile__add(p, bad, 2, 0), -EINVAL);
+	assert_int_equal(profile__add(NULL, PROFILE_NO_THREAD, &a, 1, 1, NULL), -EINVAL);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, NULL, 1, 1, NULL), -EINVAL);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &a, 0, 1, NULL), -EINVAL);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, bad, 2, 1, NULL),
+			 -EINVAL); /* unknown id */
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, bad, 2, 0, NULL), -EINVAL);
 	assert_int_equal(profile__stack_count(p), 0);
 
-	assert_int_equal(profile__add(p, &a, 1, UINT64_MAX - 1), 0);
-	assert_int_equal(profile__add(p, &a, 1, 2), -EOVERFLOW);
-	assert_int_equal(profile__add(p, bad, 1, 2), -EOVERFLOW);
-	assert_int_equal(profile__add(p, &a, 1, 1), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &a, 1, UINT64_MAX - 1, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &a, 1, 2, NULL), -EOVERFLOW);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, bad, 1, 2, NULL), -EOVERFLOW);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &a, 1, 1, NULL), 0);
 	assert_int_equal(profile__total(p), UINT64_MAX);
 	assert_int_equal(profile__stack_count(p), 1);
 	assert_int_equal(profile__frame_count(p), 1);
@@ -225,9 +234,9 @@ static void test_errors_leave_profile_unchanged(void **state)
 	profile__free(p);
 }
 
-static int first_stack_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
+static int first_stack_cb(const struct profile_stack *st, void *ctx)
 {
-	*(const uint32_t **)ctx = frames;
+	*(const uint32_t **)ctx = st->frames;
 	return 1;
 }
 
@@ -242,9 +251,10 @@ static void test_add_own_frames(void **state)
 
 	for (int i = 0; i < 16; i++)
 		ids[i] = intern(p, "f", "m.py", i + 1);
-	assert_int_equal(profile__add(p, ids, 16, 1), 0); /* pool now full */
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, ids, 16, 1, NULL),
+			 0); /* pool now full */
 	assert_int_equal(profile__foreach(p, first_stack_cb, &own), 1);
-	assert_int_equal(profile__add(p, own + 12, 4, 2), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, own + 12, 4, 2, NULL), 0);
 	assert_int_equal(profile__stack_count(p), 2);
 	s.stop_at = -1;
 	assert_int_equal(profile__foreach(p, record_cb, &s), 0);
@@ -282,7 +292,8 @@ static void test_many(void **state)
 				stack[j] = (i * 7919u + j * 104729u) % FRAMES;
 			stack[0] = i % FRAMES;
 			stack[n - 1] = i / FRAMES;
-			assert_int_equal(profile__add(p, stack, n, 1 + round), 0);
+			assert_int_equal(
+				profile__add(p, PROFILE_NO_THREAD, stack, n, 1 + round, NULL), 0);
 		}
 		assert_int_equal(profile__stack_count(p), STACKS);
 	}
@@ -311,12 +322,14 @@ static int oom_scenario(void)
 		size_t fns = profile__function_count(p);
 
 		snprintf(name, sizeof(name), "fn%d", i / 2);
-		err = profile__intern_frame(p, name, "m.py", i, &ids[i]);
+		err = profile__intern_frame(p, PROFILE_FRAME_PYTHON, name, "m.py", i, &ids[i]);
 		if (err) {
 			assert_int_equal(err, -ENOMEM);
 			assert_int_equal(profile__frame_count(p), frames);
 			assert_int_equal(profile__function_count(p), fns);
-			assert_int_equal(profile__intern_frame(p, name, "m.py", i, &ids[i]), 0);
+			assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, name,
+							       "m.py", i, &ids[i]),
+					 0);
 		}
 		assert_int_equal(ids[i], i);
 		assert_int_equal(profile__function_count(p), i / 2 + 1);
@@ -327,12 +340,13 @@ static int oom_scenario(void)
 
 		for (int j = 0; j < 4; j++)
 			stack[j] = ids[(i * 31 + j * 17) % 200];
-		err = profile__add(p, stack, 1 + i % 4, 1);
+		err = profile__add(p, PROFILE_NO_THREAD, stack, 1 + i % 4, 1, NULL);
 		if (err) {
 			assert_int_equal(err, -ENOMEM);
 			assert_int_equal(profile__stack_count(p), stacks);
 			assert_int_equal(profile__total(p), total);
-			assert_int_equal(profile__add(p, stack, 1 + i % 4, 1), 0);
+			assert_int_equal(
+				profile__add(p, PROFILE_NO_THREAD, stack, 1 + i % 4, 1, NULL), 0);
 		}
 	}
 	assert_int_equal(profile__total(p), 300);

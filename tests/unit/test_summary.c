@@ -8,13 +8,14 @@ static uint32_t intern(struct profile *p, const char *function, const char *file
 {
 	uint32_t id = UINT32_MAX;
 
-	assert_int_equal(profile__intern_frame(p, function, file, line, &id), 0);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, function, file, line, &id),
+			 0);
 	return id;
 }
 
 static void add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
 {
-	assert_int_equal(profile__add(p, frames, n, weight), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, frames, n, weight, NULL), 0);
 }
 
 static void assert_row(const struct summary_row *row, const char *function, const char *file,
@@ -272,22 +273,34 @@ static void test_out_of_memory(void **state)
 	profile__free(p);
 }
 
-/* Thread roots, off-CPU reasons and kernel frames annotate stacks: they
- * are not functions, and own time goes to the Python frame above them. */
+/* Off-CPU reasons and kernel frames annotate stacks, as their kind says:
+ * they are not functions, and own time goes to the Python frame above
+ * them. A frame of another kind with the same text is a function. */
 static void test_annotations_and_seconds(void **state)
 {
 	struct profile *p = profile__new();
-	uint32_t thr = intern(p, "[thread 7]", NULL, 0);
 	uint32_t main_ = intern(p, "main", "app.py", 3);
 	uint32_t rest = intern(p, "rest", "app.py", 9);
-	uint32_t io = intern(p, "[off-cpu:io] clock_nanosleep", NULL, 0);
-	uint32_t k = intern(p, "schedule_[k]", NULL, 0);
+	uint32_t io, k, lookalike;
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f;
 
-	add(p, (uint32_t[]){thr, main_, rest, io, k}, 5, 1500000000);
-	add(p, (uint32_t[]){thr, main_}, 2, 500000000);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_OFF_CPU,
+					       "[off-cpu:io] clock_nanosleep", NULL, 0, &io),
+			 0);
+	assert_int_equal(
+		profile__intern_frame(p, PROFILE_FRAME_KERNEL, "schedule_[k]", NULL, 0, &k), 0);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_SYNTHETIC, "[off-cpu:io]", NULL, 0,
+					       &lookalike),
+			 0);
+	assert_true(summary_is_annotation(profile__frame(p, io)));
+	assert_true(summary_is_annotation(profile__frame(p, k)));
+	assert_false(summary_is_annotation(profile__frame(p, lookalike)));
+	assert_false(summary_is_annotation(profile__frame(p, main_)));
+
+	add(p, (uint32_t[]){main_, rest, io, k}, 4, 1500000000);
+	add(p, (uint32_t[]){main_}, 1, 500000000);
 	f = open_memstream(&buf, &len);
 	assert_non_null(f);
 	assert_int_equal(summary__print_weights(f, p, 3, profile__total(p), true), 0);
@@ -301,10 +314,6 @@ static void test_annotations_and_seconds(void **state)
 				 "  100.0%  2.00s  main (app.py)\n"
 				 "   75.0%  1.50s  rest (app.py)\n");
 	free(buf);
-	assert_true(summary_is_annotation(profile__frame(p, thr)));
-	assert_true(summary_is_annotation(profile__frame(p, io)));
-	assert_true(summary_is_annotation(profile__frame(p, k)));
-	assert_false(summary_is_annotation(profile__frame(p, rest)));
 	profile__free(p);
 }
 

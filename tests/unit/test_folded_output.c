@@ -1,23 +1,32 @@
 // SPDX-License-Identifier: MIT
-/* Unit tests for user/folded.c: the exact bytes of folded output. */
+/* Unit tests for user/folded_output.c: the exact bytes of folded output. */
 #include "fault_alloc.h"
-#include "folded.c"
+#include "folded_output.c"
 #include "fault_alloc_end.h"
 
 static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
 {
 	uint32_t id = UINT32_MAX;
 
-	assert_int_equal(profile__intern_frame(p, function, file, line, &id), 0);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, function, file, line, &id),
+			 0);
 	return id;
 }
 
 static void add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
 {
-	assert_int_equal(profile__add(p, frames, n, weight), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, frames, n, weight, NULL), 0);
 }
 
-/* folded__write into a string; free() it */
+/* folded_output__write() of a bare profile */
+static int folded_write(const struct profile *p, FILE *out)
+{
+	struct report r = {.profile = p};
+
+	return folded_output__write(&r, out);
+}
+
+/* folded_write into a string; free() it */
 static char *folded(const struct profile *p)
 {
 	char *buf = NULL;
@@ -25,7 +34,7 @@ static char *folded(const struct profile *p)
 	FILE *f = open_memstream(&buf, &len);
 
 	assert_non_null(f);
-	assert_int_equal(folded__write(p, f), 0);
+	assert_int_equal(folded_write(p, f), 0);
 	assert_int_equal(fclose(f), 0);
 	assert_int_equal(strlen(buf), len);
 	return buf;
@@ -155,18 +164,18 @@ static void test_empty_and_errors(void **state)
 
 	assert_string_equal(out, "");
 	free(out);
-	assert_int_equal(folded__write(NULL, stdout), -EINVAL);
-	assert_int_equal(folded__write(p, NULL), -EINVAL);
+	assert_int_equal(folded_write(NULL, stdout), -EINVAL);
+	assert_int_equal(folded_write(p, NULL), -EINVAL);
 
 	add(p, &a, 1, 1);
 	f = fopen("/dev/full", "w");
 	if (f) { /* the write error shows at the flush */
-		assert_int_equal(folded__write(p, f), -ENOSPC);
+		assert_int_equal(folded_write(p, f), -ENOSPC);
 		fclose(f);
 	}
 	f = fopen("/dev/null", "r");
 	assert_non_null(f);
-	assert_int_equal(folded__write(p, f), -EBADF);
+	assert_int_equal(folded_write(p, f), -EBADF);
 	fclose(f);
 	profile__free(p);
 }
@@ -181,7 +190,7 @@ static void test_out_of_memory(void **state)
 
 	add(p, &a, 1, 1);
 	fault_countdown = 0;
-	assert_int_equal(folded__write(p, f), -ENOMEM);
+	assert_int_equal(folded_write(p, f), -ENOMEM);
 	assert_int_equal(fault_countdown, -1);
 	fclose(f);
 	assert_int_equal(len, 0);
@@ -204,8 +213,11 @@ struct naive {
 	size_t n;
 };
 
-static int naive_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
+static int naive_cb(const struct profile_stack *st, void *ctx)
 {
+	const uint32_t *frames = st->frames;
+	uint64_t weight = st->weight;
+	size_t n = st->n;
 	struct naive *nv = ctx;
 	char *buf = NULL;
 	size_t len = 0;

@@ -4,35 +4,52 @@
  * text without building it, write them out.
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "folded.h"
+#include "folded_output.h"
 #include "profile.h"
+#include "report.h"
 
+/* One stack's text: its elements are the thread's root frame (when threads
+ * are shown) and then its frames' labels. */
 struct line {
+	const char *thread; /* the thread's label, or NULL */
 	const uint32_t *frames;
-	size_t n;
+	size_t n; /* elements, the thread's included */
 	uint64_t weight;
 };
 
 struct collect {
+	const struct profile *p;
+	char (*thread_labels)[PROFILE_THREAD_LABEL_MAX]; /* by thread id; NULL: not shown */
 	struct line *lines;
 	size_t len;
 };
 
-static int collect_cb(const uint32_t *frames, size_t n, uint64_t weight, void *ctx)
+static int collect_cb(const struct profile_stack *s, void *ctx)
 {
 	struct collect *c = ctx;
+	bool shown = c->thread_labels && s->thread != PROFILE_NO_THREAD;
 
-	c->lines[c->len++] = (struct line){frames, n, weight};
+	c->lines[c->len++] = (struct line){
+		.thread = shown ? c->thread_labels[s->thread] : NULL,
+		.frames = s->frames,
+		.n = s->n + shown,
+		.weight = s->weight,
+	};
 	return 0;
 }
 
+/* Element i's text. Labels are owned by the profile (or the thread label
+ * table), so equal pointers mean equal text. */
 static const char *label(const struct profile *p, const struct line *l, size_t i)
 {
+	if (l->thread)
+		return i ? profile__frame(p, l->frames[i - 1])->label : l->thread;
 	return profile__frame(p, l->frames[i])->label;
 }
 
@@ -52,8 +69,8 @@ static int line_cmp(const void *a, const void *b, void *ctx)
 	size_t ix = 0, iy;
 	const char *sx, *sy;
 
-	/* the same frame id is the same label: skip the shared root */
-	while (ix < x->n && ix < y->n && x->frames[ix] == y->frames[ix])
+	/* the same label pointer is the same text: skip the shared root */
+	while (ix < x->n && ix < y->n && label(ctx, x, ix) == label(ctx, y, ix))
 		ix++;
 	if (ix == x->n || ix == y->n)
 		return (x->n > y->n) - (x->n < y->n);
@@ -88,15 +105,27 @@ static int write_line(const struct profile *p, const struct line *l, uint64_t we
 	for (size_t i = 0; i < l->n; i++) {
 		if (i)
 			putc(';', out);
-		fputs(profile__frame(p, l->frames[i])->label, out);
+		fputs(label(p, l, i), out);
 	}
 	fprintf(out, " %" PRIu64 "\n", weight);
 	return ferror(out) ? -1 : 0;
 }
 
-int folded__write(const struct profile *p, FILE *out)
+/* The root frame of each thread, by thread id; NULL with errno. */
+static char (*thread_labels(const struct profile *p))[PROFILE_THREAD_LABEL_MAX]
 {
-	struct collect c = {0};
+	size_t n = profile__thread_count(p);
+	char(*labels)[PROFILE_THREAD_LABEL_MAX] = calloc(n ? n : 1, sizeof(*labels));
+
+	for (size_t i = 0; labels && i < n; i++)
+		profile_thread_label(profile__thread(p, i), labels[i], sizeof(labels[i]));
+	return labels;
+}
+
+int folded_output__write(const struct report *r, FILE *out)
+{
+	const struct profile *p = r ? r->profile : NULL;
+	struct collect c = {.p = p};
 	size_t count;
 	int err = 0;
 
@@ -105,8 +134,13 @@ int folded__write(const struct profile *p, FILE *out)
 	count = profile__stack_count(p);
 	if (count) {
 		c.lines = calloc(count, sizeof(*c.lines));
-		if (!c.lines)
+		if (r->show_threads)
+			c.thread_labels = thread_labels(p);
+		if (!c.lines || (r->show_threads && !c.thread_labels)) {
+			free(c.lines);
+			free(c.thread_labels);
 			return -ENOMEM;
+		}
 		profile__foreach(p, collect_cb, &c);
 		qsort_r(c.lines, c.len, sizeof(*c.lines), line_cmp, (void *)p);
 	}
@@ -127,5 +161,6 @@ int folded__write(const struct profile *p, FILE *out)
 	if (err)
 		err = errno ? -errno : -EIO;
 	free(c.lines);
+	free(c.thread_labels);
 	return err;
 }
