@@ -14,6 +14,7 @@ struct output_file {
 	char tmp[4200];
 	FILE *stream;
 	bool generated_name; /* never replace an existing file */
+	size_t ext_len;	     /* of a generated name: the length of ".ext" */
 	bool committed;
 };
 
@@ -50,6 +51,7 @@ struct output_file *output_file__new(const char *path, const char *stem, const c
 		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", &tm);
 		snprintf(of->path, sizeof(of->path), "%s-%s.%s", stem, stamp, ext);
 		of->generated_name = true;
+		of->ext_len = strlen(ext) + 1;
 	}
 
 	snprintf(of->tmp, sizeof(of->tmp), "%s.XXXXXX", of->path);
@@ -113,11 +115,11 @@ int output_file__commit(struct output_file *of)
 		}
 		if (errno != EEXIST)
 			return -errno;
-		char *dot = strrchr(base, '.');
-		int stem_len = dot ? (int)(dot - base) : (int)strlen(base);
+		/* the number goes before the whole extension: x-1.speedscope.json */
+		size_t len = strlen(base), ext_len = of->ext_len <= len ? of->ext_len : 0;
 
-		snprintf(of->path, sizeof(of->path), "%.*s-%d%s", stem_len, base, n,
-			 dot ? dot : "");
+		snprintf(of->path, sizeof(of->path), "%.*s-%d%s", (int)(len - ext_len), base, n,
+			 base + len - ext_len);
 	}
 	return -EEXIST;
 }

@@ -412,6 +412,20 @@ static void print_summary(struct recorder *r)
 			(int)pp->pid);
 }
 
+/* The output file: -o, or pyebpf-<pid>-<time>.<ext> here. */
+static struct output_file *open_output(const struct cli_options *opts, pid_t pid)
+{
+	struct output_file *out;
+	char why[512], stem[64];
+
+	snprintf(stem, sizeof(stem), "pyebpf-%d", (int)pid);
+	out = output_file__new(opts->output, stem, cli_format_extension(opts->format), why,
+			       sizeof(why));
+	if (!out)
+		report("%s", why);
+	return out;
+}
+
 int record_run(const struct cli_options *opts)
 {
 	struct recorder r = {.opts = opts};
@@ -425,7 +439,7 @@ int record_run(const struct cli_options *opts)
 		.ctx = &r,
 	};
 	struct report report_data;
-	char why[512], stem[64];
+	char why[512];
 	int err, sfd = -1, pidfd = -1, exit_code = 1;
 
 	err = system_check(why, sizeof(why));
@@ -433,15 +447,12 @@ int record_run(const struct cli_options *opts)
 		report("%s", why);
 		return 1;
 	}
-	if (opts->pid)
-		snprintf(stem, sizeof(stem), "pyebpf-%d", (int)opts->pid);
-	else
-		snprintf(stem, sizeof(stem), "pyebpf");
-	r.out = output_file__new(opts->output, stem, cli_format_extension(opts->format), why,
-				 sizeof(why));
-	if (!r.out) {
-		report("%s", why);
-		return 1;
+	/* the output exists before profiling starts, so a bad path fails at
+	 * once; a generated name for a launched program waits for its pid */
+	if (opts->output || opts->pid) {
+		r.out = open_output(opts, opts->pid);
+		if (!r.out)
+			return 1;
 	}
 	if (opts->kernel) {
 		r.ksyms = kernel_symbols__load(NULL, why, sizeof(why));
@@ -468,6 +479,8 @@ int record_run(const struct cli_options *opts)
 		goto cleanup;
 	}
 	if (open_target(&r))
+		goto cleanup;
+	if (!r.out && !(r.out = open_output(opts, r.child)))
 		goto cleanup;
 
 	r.sampler = sampler__new(&so, why, sizeof(why));

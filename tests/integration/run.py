@@ -776,7 +776,8 @@ NS = 1000000000
 OFF_CPU_CLASSES = ("io", "disk", "lock", "gil", "runqueue", "stopped")
 SLEEP_SYSCALLS = ("clock_nanosleep", "nanosleep", "select", "pselect6")
 OFF_CPU_FRAME = re.compile(r"^\[off-cpu:(?P<cls>[a-z]+)\](?: (?P<sys>\S+))?$")
-THREAD_FRAME = re.compile(r"^(?:\[thread (?P<tid>\d+)\]|Thread[ _](?P<tid2>\d+))$")
+THREAD_FRAME = re.compile(
+    r'^(?:\[thread (?P<tid>\d+)(?: "(?P<name>[^"]*)")?\]|Thread[ _](?P<tid2>\d+))$')
 KERNEL_FRAME = re.compile(r"^\S+_\[k\]$")
 
 
@@ -785,10 +786,10 @@ class WideFrame(Frame):
     `Thread_<tid>`, an earlier spelling), an off-CPU class `[off-cpu:CLASS]`
     or `[off-cpu:CLASS] syscall`, or a kernel frame `symbol_[k]`.
     kind: python, synthetic, thread, off, kernel."""
-    __slots__ = ("kind", "off_class", "syscall", "tid")
+    __slots__ = ("kind", "off_class", "syscall", "tid", "thread_name")
 
     def __init__(self, raw):
-        self.off_class = self.syscall = self.tid = None
+        self.off_class = self.syscall = self.tid = self.thread_name = None
         off, thread = OFF_CPU_FRAME.match(raw), THREAD_FRAME.match(raw)
         if off or thread or KERNEL_FRAME.match(raw):
             self.raw = self.func = raw
@@ -800,6 +801,7 @@ class WideFrame(Frame):
                     raise ValueError("frame %r: unknown off-CPU class" % raw)
             elif thread:
                 self.kind, self.tid = "thread", int(thread.group("tid") or thread.group("tid2"))
+                self.thread_name = thread.group("name")
             else:
                 self.kind = "kernel"
         else:
@@ -1276,6 +1278,290 @@ def t_blocked_since_start(ctx, interp):
 
 
 # --------------------------------------------------------------------------
+# outputs: every format, read back by what reads it; thread names; names of
+# files and lines (per interpreter, and once for the browser checks)
+
+
+BROWSER = os.path.join(ROOT, "tests", "browser")
+FORMATS_DIR = os.path.join(ROOT, "tests", "formats")
+ARTIFACTS = os.environ.get("PYEBPF_TEST_ARTIFACTS") or os.path.join(ROOT, "build", "test-artifacts")
+
+
+def checker(argv, what, timeout=120):
+    """Runs a consumer check (node or python script); Fail with its output
+    unless it exits 0. Returns its stdout."""
+    vlog("checker: " + " ".join(_quote(a) for a in argv))
+    try:
+        p = subprocess.run(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                           timeout=timeout, cwd=ROOT)
+    except subprocess.TimeoutExpired:
+        raise Fail("%s: did not finish in %d s" % (what, timeout))
+    out = p.stdout.decode(errors="replace")
+    if p.returncode != 0:
+        raise Fail("%s: exit status %d" % (what, p.returncode),
+                   ["command: " + " ".join(_quote(a) for a in argv)]
+                   + ["  " + l for l in out.splitlines()[-20:]])
+    return out
+
+
+def _speedscope_share(doc, fn):
+    """Share of all speedscope weight whose stack contains frame name `fn`."""
+    frames = doc["shared"]["frames"]
+    total = hit = 0.0
+    for prof in doc["profiles"]:
+        for stack, w in zip(prof["samples"], prof["weights"]):
+            total += w
+            if any(frames[i]["name"] == fn for i in stack):
+                hit += w
+    return hit / total if total else 0.0
+
+
+def _chrometrace_share(doc, fn):
+    """Share of the main thread's sampled time inside complete events of
+    function `fn` (X events; B/E pairs are summed the same way)."""
+    evs = [e for e in doc["traceEvents"] if e.get("ph") in ("X", "B", "E")]
+    if not evs:
+        return 0.0, 0
+    tids = {}
+    for e in evs:
+        if e["ph"] == "X":
+            tids.setdefault(e["tid"], []).append(e)
+    roots = {tid: sum(e["dur"] for e in es if e.get("args", {}).get("depth", None) in (0, None)
+                      and e["name"] == "<module>") for tid, es in tids.items()}
+    tid = max(roots, key=roots.get) if roots else None
+    if tid is None:
+        return 0.0, 0
+    hot = sum(e["dur"] for e in tids[tid] if e["name"] == fn)
+    return (hot / roots[tid] if roots[tid] else 0.0), len(tids[tid])
+
+
+def t_formats(ctx, interp):
+    """One busy target profiled into every format at once (four pyebpf
+    sessions side by side); each file read back as its consumers read it:
+    the SVG as XML, speedscope and chrometrace as JSON, pprof by
+    `go tool pprof`. hot() must lead each."""
+    secs, rate = 3, 100
+    outs = {"flamegraph": ctx.path("p.svg"), "speedscope": ctx.path("p.speedscope.json"),
+            "pprof": ctx.path("p.pb.gz"), "chrometrace": ctx.path("p.trace.json")}
+    with Target([interp.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        runs = {f: Run([PYEBPF, "record", "-p", str(t.pid), "-d", str(secs), "-r", str(rate),
+                        "-o", out]) for f, out in outs.items()}
+        for r in runs.values():
+            r.wait(secs + 30)
+    for f, r in runs.items():
+        if r.timed_out or r.rc != 0:
+            raise Fail("%s: pyebpf exit status %s" % (f, r.rc), r.describe())
+        if "wrote %s (" % outs[f] not in r.stderr:
+            raise Fail("%s: the summary does not name %s" % (f, outs[f]), r.describe())
+    notes = []
+
+    import xml.etree.ElementTree as ET
+    try:
+        svg = ET.parse(outs["flamegraph"]).getroot()
+    except ET.ParseError as e:
+        raise Fail("the SVG is not well-formed XML: %s" % e, runs["flamegraph"].describe())
+    if not svg.tag.endswith("svg"):
+        raise Fail("the flame graph's root element is <%s>, not <svg>" % svg.tag)
+    text = open(outs["flamegraph"], encoding="utf-8").read()
+    if "hot (hot.py:" not in text:
+        raise Fail("the SVG has no frame 'hot (hot.py:LINE)'", runs["flamegraph"].describe())
+    notes.append("svg ok")
+
+    with open(outs["speedscope"], encoding="utf-8") as f:
+        doc = json.load(f)
+    for fr in doc["shared"]["frames"]:
+        if set(fr) != {"name", "file", "line", "col"}:
+            raise Fail("speedscope frame with keys %s, want name, file, line, col" % sorted(fr))
+    sh = _speedscope_share(doc, "hot")
+    if sh < 0.9:
+        raise Fail("speedscope: hot in %.0f%% of the weight (want >= 90%%)" % (100 * sh))
+    if doc["profiles"][0].get("unit") != "seconds":
+        raise Fail("speedscope: unit %r, want seconds" % doc["profiles"][0].get("unit"))
+    secs_total = sum(sum(p["weights"]) for p in doc["profiles"])
+    if not 0.5 * secs <= secs_total <= 1.5 * secs:
+        raise Fail("speedscope: %.2f s of samples in a %d s profile of one busy thread" % (
+            secs_total, secs))
+    notes.append("speedscope hot %.0f%% of %.2f s" % (100 * sh, secs_total))
+
+    out = checker([sys.executable, os.path.join(FORMATS_DIR, "pprof_check.py"),
+                   outs["pprof"], "--expect-top", "hot", "--min-share", "0.9"],
+                  "go tool pprof")
+    notes.append("pprof: hot on top")
+
+    with open(outs["chrometrace"], encoding="utf-8") as f:
+        doc = json.load(f)
+    names = {e.get("name") for e in doc["traceEvents"]}
+    if "hot" not in names:
+        raise Fail("chrometrace: no event named hot")
+    sh, n = _chrometrace_share(doc, "hot")
+    if sh < 0.9:
+        raise Fail("chrometrace: hot spans %.0f%% of the main thread's <module> time "
+                   "(want >= 90%%)" % (100 * sh))
+    notes.append("chrometrace hot %.0f%% in %d spans" % (100 * sh, n))
+    return "; ".join(notes)
+
+
+def t_thread_names(ctx, interp):
+    """--threads: each thread's root frame carries its tid and Python's name
+    for it, and the stack under it is that thread's own function."""
+    secs, rate = 2, 100
+    out = ctx.path("threads.folded")
+    with Target([interp.path, target("named_threads.py"), "30"]) as t:
+        t.wait_for("ready")
+        want = {}
+        for _ in range(4):
+            _, name, fn = t.wait_for("thread ").split(" ", 2)
+            want[name] = fn
+        run = pyebpf(attach_args(t.pid, out, secs, rate) + ["--threads"], timeout=secs + 30)
+        tids = set(int(x) for x in os.listdir("/proc/%d/task" % t.pid))
+    prof = wide_profile_ok(run, out)
+    ws = wide_stacks(prof, run, threads=True)
+    seen = {}
+    for w in ws:
+        root = w.frames[0]
+        if root.tid not in tids:
+            raise Fail("thread root %s: no such thread in the target (%s)" % (
+                root.raw, sorted(tids)), prof.top() + run.describe())
+        seen.setdefault(root.thread_name, {}).setdefault(root.tid, 0)
+        seen[root.thread_name][root.tid] += w.weight
+        fn = want.get(root.thread_name)
+        if fn and w.names and fn not in w.names and w.weight > 0.05 * prof.total:
+            raise Fail("%s: a heavy stack of thread %r lacks %s: %s" % (
+                root.raw, root.thread_name, fn, _compress(w.frames)), prof.top() + run.describe())
+    for name in want:
+        if name not in seen:
+            raise Fail("no root frame names thread %r (seen: %s)" % (
+                name, ", ".join("%r" % n for n in seen)), prof.top() + run.describe())
+        if len(seen[name]) != 1:
+            raise Fail("thread name %r on several tids %s" % (name, sorted(seen[name])))
+    unnamed = sum(sum(v.values()) for n, v in seen.items() if n is None)
+    if unnamed > 0.05 * prof.total:
+        raise Fail("%.0f%% of the samples have an unnamed thread root" % (
+            share(unnamed, prof.total)), prof.top() + run.describe())
+    return "threads %s" % ", ".join("%s=%d" % (n, next(iter(seen[n]))) for n in sorted(want))
+
+
+def t_names_and_lines(ctx, interp):
+    """File names as py-spy shows them (package-relative) unless
+    --full-filenames; -F puts every sample of a function on its first
+    line; --nolineno shows no lines."""
+    secs, rate = 2, 100
+    outs = {m: ctx.path("%s.folded" % m) for m in ("short", "function", "nolineno")}
+    flags = {"short": [], "function": ["-F"], "nolineno": ["--nolineno"]}
+    with Target([interp.path, target("late_thread.py"), "30", "0"]) as t:
+        t.wait_for("stack ")
+        runs = {m: Run([PYEBPF, "record", "-p", str(t.pid), "-d", str(secs), "-r", str(rate),
+                        "-f", "raw", "-o", outs[m]] + flags[m]) for m in outs}
+        for r in runs.values():
+            r.wait(secs + 30)
+    for m, r in runs.items():
+        if r.timed_out or r.rc != 0:
+            raise Fail("%s: pyebpf exit status %s" % (m, r.rc), r.describe())
+    prof = parse_folded(outs["short"])
+    files = set(f.file for fr, _ in prof.stacks for f in fr if f.file)
+    if "late_thread.py" not in files or "threading.py" not in files:
+        raise Fail("short names: files %s, want late_thread.py and threading.py" % sorted(files),
+                   prof.top() + runs["short"].describe())
+    if any(f.startswith("/") for f in files):
+        raise Fail("short names: full paths remain: %s" % sorted(files))
+
+    fprof = parse_folded(outs["function"])
+    def_line = None
+    path = target("late_thread.py")
+    with open(path) as f:
+        for i, line in enumerate(f, 1):
+            if line.startswith("def late_worker("):
+                def_line = i
+    lines = set(f.line for fr, _ in fprof.stacks for f in fr if f.func == "late_worker")
+    if lines != {def_line}:
+        raise Fail("-F: late_worker on lines %s, want only its first line %d" % (
+            sorted(lines), def_line), fprof.top() + runs["function"].describe())
+
+    with open(outs["nolineno"]) as f:
+        text = f.read()
+    if re.search(r"\.py:\d+\)", text) or "late_worker (late_thread.py)" not in text:
+        raise Fail("--nolineno: frames still carry lines, or late_worker is missing",
+                   text.splitlines()[:5] + runs["nolineno"].describe())
+    return "files %s; -F line %d; no lines" % (", ".join(sorted(files)), def_line)
+
+
+def t_default_output_name(ctx, py):
+    """Without -o: pyebpf-<pid>-<time>.svg in the current directory, a flame
+    graph, never replacing a file already there."""
+    work = ctx.path("cwd")
+    os.mkdir(work)
+    names = []
+    with Target([py.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        for _ in range(2):
+            p = subprocess.run([PYEBPF, "-p", str(t.pid), "-d", "1"], cwd=work,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=40)
+            if p.returncode != 0:
+                raise Fail("exit status %d" % p.returncode, p.stderr.decode().splitlines())
+        names = sorted(os.listdir(work))
+    pat = re.compile(r"^pyebpf-%d-\d{8}-\d{6}(-\d+)?\.svg$" % t.pid)
+    if len(names) != 2 or not all(pat.match(n) for n in names):
+        raise Fail("files %s, want two named pyebpf-%d-YYYYmmdd-HHMMSS[-N].svg" % (names, t.pid))
+    for n in names:
+        with open(os.path.join(work, n), encoding="utf-8") as f:
+            if "<svg" not in f.read(4096):
+                raise Fail("%s is not an SVG" % n)
+    return ", ".join(names)
+
+
+def t_browser_flamegraph(ctx, py):
+    """The flame graph of a real profile in headless Chromium: it renders, a
+    click on hot() zooms it to the full width, a search for hot highlights
+    it. The screenshot is kept under build/test-artifacts."""
+    out = ctx.path("hot.svg")
+    _, run = profile_attached(py, target("half_sleep.py"), out, 3, 100, ["--idle", "-f",
+                                                                        "flamegraph"])
+    if run.timed_out or run.rc != 0:
+        raise Fail("pyebpf exit status %s" % run.rc, run.describe())
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    shot = os.path.join(ARTIFACTS, "flamegraph-%s.png" % py.name)
+    shutil.copy(out, os.path.join(ARTIFACTS, "flamegraph-%s.svg" % py.name))
+    out_text = checker(["node", os.path.join(BROWSER, "flamegraph_check.mjs"), out, shot,
+                        "--click", "compute", "--search", "^compute", "--expect-matches", "1"],
+                       "flamegraph_check.mjs")
+    return "screenshot %s; %s" % (shot, out_text.strip().splitlines()[-1] if out_text else "")
+
+
+def t_browser_speedscope(ctx, py):
+    """A real speedscope profile (--idle, --threads) loaded by the speedscope
+    app from npm in headless Chromium, without an import error."""
+    out = ctx.path("p.speedscope.json")
+    _, run = profile_attached(py, target("named_threads.py"), out, 2, 100, ["--idle", "-f",
+                                                                           "speedscope"])
+    if run.timed_out or run.rc != 0:
+        raise Fail("pyebpf exit status %s" % run.rc, run.describe())
+    os.makedirs(ARTIFACTS, exist_ok=True)
+    shot = os.path.join(ARTIFACTS, "speedscope-%s.png" % py.name)
+    out_text = checker(["node", os.path.join(BROWSER, "speedscope_check.mjs"), out,
+                        "--expect-frame", "work_1", "--screenshot", shot],
+                       "speedscope_check.mjs")
+    with open(out, encoding="utf-8") as f:
+        doc = json.load(f)
+    names = sorted(p["name"] for p in doc["profiles"])
+    if not any('"CustomThreadName-2"' in n for n in names):
+        raise Fail("speedscope profiles %s: none is Thread <tid> \"CustomThreadName-2\"" % names)
+    return "%d thread profiles; %s" % (len(names),
+                                       out_text.strip().splitlines()[-1] if out_text else "")
+
+
+def t_browser_chrometrace(ctx, py):
+    """A real chrometrace file passes the trace-event checker."""
+    out = ctx.path("p.trace.json")
+    _, run = profile_attached(py, target("hot.py"), out, 2, 100, ["-f", "chrometrace"])
+    if run.timed_out or run.rc != 0:
+        raise Fail("pyebpf exit status %s" % run.rc, run.describe())
+    out_text = checker(["node", os.path.join(BROWSER, "chrometrace_check.mjs"), out,
+                        "--expect-name", "hot"], "chrometrace_check.mjs")
+    return out_text.strip().splitlines()[-1] if out_text else "ok"
+
+
+# --------------------------------------------------------------------------
 # run-control and error tests (once)
 
 
@@ -1501,6 +1787,9 @@ PER_INTERP = [
     ("lock-wait", t_lock_wait, True),
     ("gil-flag", t_gil_flag, True),
     ("blocked-since-start", t_blocked_since_start, True),
+    ("formats", t_formats, True),
+    ("thread-names", t_thread_names, True),
+    ("names-and-lines", t_names_and_lines, True),
 ]
 PER_UNSUPPORTED = [
     ("unsupported-attach", t_unsupported_attach, False),
@@ -1518,6 +1807,10 @@ ONCE = [  # (name, function, needs a working kernel); run with the default inter
     ("sigint", t_sigint, True),
     ("target-exit", t_target_exit, True),
     ("summary", t_summary, True),
+    ("default-output-name", t_default_output_name, True),
+    ("browser-flamegraph", t_browser_flamegraph, True),
+    ("browser-speedscope", t_browser_speedscope, True),
+    ("browser-chrometrace", t_browser_chrometrace, True),
 ]
 
 

@@ -373,6 +373,31 @@ static void test_generated_name(void **state)
 	assert_int_equal(entries(), 1);
 }
 
+/* A taken name gets its number before a two-part extension, whole. */
+static void test_generated_name_two_part_extension(void **state)
+{
+	char why[256], name[128], st[32];
+	time_t now = time(NULL);
+	struct output_file *of;
+	const char *got;
+	size_t len;
+
+	for (int dt = -1; dt <= 2; dt++) {
+		stamp(now + dt, st, sizeof(st));
+		snprintf(name, sizeof(name), "p-%s.speedscope.json", st);
+		write_file(name, "old\n");
+	}
+	of = output_file__new(NULL, "p", "speedscope.json", why, sizeof(why));
+	assert_non_null(of);
+	assert_int_equal(output_file__commit(of), 0);
+	got = output_file__path(of);
+	len = strlen(got);
+	assert_true(len > 18);
+	assert_string_equal(got + len - 18, "-1.speedscope.json");
+	check_generated_name(got, "p", "speedscope.json");
+	output_file__free(of);
+}
+
 /*
  * Generated names embed the current second: occupy that name (and its
  * "-1" variant) for this second and the next few, so whichever second
@@ -438,6 +463,7 @@ int main(void)
 		DIR_TEST(test_failed_commit),
 		DIR_TEST(test_generated_name),
 		DIR_TEST(test_generated_name_never_replaces),
+		DIR_TEST(test_generated_name_two_part_extension),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

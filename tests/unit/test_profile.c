@@ -374,9 +374,89 @@ static void test_out_of_memory(void **state)
 	assert_true(n > 50);
 }
 
+/* The kind is part of a frame's identity; the label does not show it. */
+static void test_frame_kinds(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t py, syn, again;
+
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, "x", NULL, 0, &py), 0);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_SYNTHETIC, "x", NULL, 0, &syn), 0);
+	assert_int_not_equal(py, syn);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_SYNTHETIC, "x", NULL, 0, &again),
+			 0);
+	assert_int_equal(again, syn);
+	assert_int_equal(profile__frame(p, syn)->kind, PROFILE_FRAME_SYNTHETIC);
+	assert_string_equal(profile__frame(p, syn)->label, profile__frame(p, py)->label);
+	assert_int_not_equal(profile__frame(p, syn)->function_id,
+			     profile__frame(p, py)->function_id);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_KINDS, "x", NULL, 0, &again),
+			 -EINVAL);
+	assert_string_equal(profile_frame_kind_name(PROFILE_FRAME_OFF_CPU), "off-cpu");
+	assert_string_equal(profile_frame_kind_name(PROFILE_FRAME_KINDS), "?");
+	profile__free(p);
+}
+
+/* Threads: interned by (pid, tid), named later; stacks of different
+ * threads stay apart, with their counts and ids. */
+static void test_threads(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t t1, t2, again, f, s1, s2, s3;
+	struct profile_stack st;
+	char label[PROFILE_THREAD_LABEL_MAX];
+
+	assert_int_equal(profile__intern_thread(p, 10, 11, &t1), 0);
+	assert_int_equal(profile__intern_thread(p, 10, 12, &t2), 0);
+	assert_int_equal(profile__intern_thread(p, 10, 11, &again), 0);
+	assert_int_equal(again, t1);
+	assert_int_equal(profile__intern_thread(p, 20, 11, &again), 0); /* another process */
+	assert_int_not_equal(again, t1);
+	assert_int_equal(profile__thread_count(p), 3);
+	assert_null(profile__thread(p, t1)->name);
+	assert_string_equal(profile_thread_label(profile__thread(p, t1), label, sizeof(label)),
+			    "[thread 11]");
+	assert_int_equal(profile__set_thread_name(p, t1, "MainThread"), 0);
+	assert_string_equal(profile__thread(p, t1)->name, "MainThread");
+	assert_string_equal(profile_thread_label(profile__thread(p, t1), label, sizeof(label)),
+			    "[thread 11 \"MainThread\"]");
+	/* the target's bytes cannot break a folded line */
+	assert_int_equal(profile__set_thread_name(p, t2, "a;b\nc"), 0);
+	assert_string_equal(profile_thread_label(profile__thread(p, t2), label, sizeof(label)),
+			    "[thread 12 \"a:b?c\"]");
+	assert_string_equal(profile_thread_label(profile__thread(p, t2), label, 8), "[thread");
+	assert_int_equal(profile__set_thread_name(p, t2, NULL), 0);
+	assert_null(profile__thread(p, t2)->name);
+	assert_int_equal(profile__set_thread_name(p, 99, "x"), -EINVAL);
+	assert_null(profile__thread(p, 99));
+
+	f = intern(p, "f", "m.py", 1);
+	assert_int_equal(profile__add(p, t1, &f, 1, 5, &s1), 0);
+	assert_int_equal(profile__add(p, t2, &f, 1, 7, &s2), 0);
+	assert_int_equal(profile__add(p, t1, &f, 1, 1, &s3), 0);
+	assert_int_not_equal(s1, s2);
+	assert_int_equal(s1, s3);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, &f, 1, 1, NULL), 0);
+	assert_int_equal(profile__add(p, 99, &f, 1, 1, NULL), -EINVAL);
+	assert_int_equal(profile__stack_count(p), 3);
+	assert_int_equal(profile__stack(p, s1, &st), 0);
+	assert_int_equal(st.id, s1);
+	assert_int_equal(st.thread, t1);
+	assert_int_equal(st.weight, 6);
+	assert_int_equal(st.count, 2);
+	assert_int_equal(st.n, 1);
+	assert_int_equal(st.frames[0], f);
+	assert_int_equal(profile__stack(p, 2, &st), 0);
+	assert_int_equal(st.thread, PROFILE_NO_THREAD);
+	assert_int_equal(profile__stack(p, 3, &st), -EINVAL);
+	profile__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_frame_kinds),
+		cmocka_unit_test(test_threads),
 		cmocka_unit_test(test_new_is_empty),
 		cmocka_unit_test(test_intern_same_triple_same_id),
 		cmocka_unit_test(test_labels),
