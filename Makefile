@@ -1,5 +1,5 @@
 # pyebpf build. `make` builds build/pyebpf; `make test` runs every test;
-# `make demo` profiles demo/demo.py. V=1 shows full commands.
+# `make demo` profiles demo/demo.py into demo.svg. V=1 shows full commands.
 # SANITIZE=1 builds the userspace with ASan+UBSan into build-san/.
 
 .DELETE_ON_ERROR:
@@ -84,6 +84,31 @@ $(BUILD)/syscall_table.h: tools/gen_syscall_table.sh
 $(BUILD)/user/syscall_names.o: $(BUILD)/syscall_table.h
 -include $(BUILD)/syscall_table.d
 
+# --- pprof: protobuf-c code generated from proto/*.proto ---------------------
+# protoc-c writes $(BUILD)/proto/NAME.pb-c.{c,h} (never committed); one run
+# makes both, so the pattern rule has both targets. The generated objects go
+# into the library (hence before the $(LIB) rule reads LIB_OBJS) and
+# libprotobuf-c into every link. The modules that include a generated header
+# depend on it, so a fresh `make -j` generates it before compiling them.
+PROTO_SRCS := $(wildcard proto/*.proto)
+PROTO_HDRS := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.h,$(PROTO_SRCS))
+PROTO_OBJS := $(patsubst proto/%.proto,$(BUILD)/proto/%.pb-c.o,$(PROTO_SRCS))
+LIB_OBJS += $(PROTO_OBJS)
+USER_CFLAGS += -I$(BUILD)/proto
+USER_LDLIBS += -lprotobuf-c
+PROTOC_C ?= protoc-c
+
+$(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h: proto/%.proto
+	$(call msg,PROTOC-C,$@)
+	$(Q)mkdir -p $(@D) && $(PROTOC_C) --proto_path=proto --c_out=$(@D) $<
+
+$(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BUILD)/user/pprof_output.o $(BUILD)/tests/test_pprof_output.o: $(PROTO_HDRS)
+# --- end pprof ---------------------------------------------------------------
+
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
@@ -127,8 +152,8 @@ check-generated:
 test: check-generated unit-test integration-test
 
 demo: $(BIN)
-	$(Q)$(BIN) record --format raw -o demo.folded --duration 30 -- $(PYTHON) demo/demo.py
-	@echo "profile written to demo.folded"
+	$(Q)$(BIN) record -o demo.svg --duration 30 -- $(PYTHON) demo/demo.py
+	@echo "flame graph written to demo.svg: open it in a browser"
 
 bench: $(BIN) $(BENCH_BIN)
 	$(Q)BENCH_SAMPLER=$(abspath $(BENCH_BIN)) $(PYTHON) bench/run.py

@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "folded_output.h"
+#include "pprof_output.h"
 
 int report_write(const struct report *r, enum output_format format, FILE *out)
 {
@@ -12,9 +13,10 @@ int report_write(const struct report *r, enum output_format format, FILE *out)
 	switch (format) {
 	case FORMAT_RAW:
 		return folded_output__write(r, out);
+	case FORMAT_PPROF:
+		return pprof_output__write(r, out);
 	case FORMAT_FLAMEGRAPH:
 	case FORMAT_SPEEDSCOPE:
-	case FORMAT_PPROF:
 	case FORMAT_CHROMETRACE:
 		break;
 	}

@@ -15,7 +15,7 @@
 #define GOLDEN_DIR "tests/golden/"
 
 /* At most 120 bytes of s[from..len), for a readable failure message. */
-static int golden_span(size_t from, size_t len)
+static __attribute__((unused)) int golden_span(size_t from, size_t len)
 {
 	size_t n = len > from ? len - from : 0;
 
@@ -23,7 +23,7 @@ static int golden_span(size_t from, size_t len)
 }
 
 /* The first differing byte, printed with some context. */
-static void golden_report_diff(const char *name, const char *got, size_t got_len, const char *want,
+static __attribute__((unused)) void golden_report_diff(const char *name, const char *got, size_t got_len, const char *want,
 			       size_t want_len)
 {
 	size_t i = 0, from;
@@ -40,7 +40,7 @@ static void golden_report_diff(const char *name, const char *got, size_t got_len
 
 /* 0 when buf[0..len) equals the golden file `name` (or it was rewritten),
  * -1 otherwise, with the difference on stderr. */
-static int golden_check(const char *name, const void *buf, size_t len)
+static __attribute__((unused)) int golden_check(const char *name, const void *buf, size_t len)
 {
 	char path[512];
 	const char *update = getenv("PYEBPF_UPDATE_GOLDENS");
@@ -83,7 +83,7 @@ static int golden_check(const char *name, const void *buf, size_t len)
 
 /* Runs write(ctx, FILE *) into memory and checks the bytes against the
  * golden file; a writer error fails too. */
-static int golden_check_writer(const char *name, int (*write)(const void *ctx, FILE *out),
+static __attribute__((unused)) int golden_check_writer(const char *name, int (*write)(const void *ctx, FILE *out),
 			       const void *ctx)
 {
 	char *buf = NULL;
