@@ -3,8 +3,10 @@
 
 #include <errno.h>
 
+#include "chrometrace_output.h"
 #include "folded_output.h"
 #include "pprof_output.h"
+#include "speedscope_output.h"
 
 int report_write(const struct report *r, enum output_format format, FILE *out)
 {
@@ -15,9 +17,11 @@ int report_write(const struct report *r, enum output_format format, FILE *out)
 		return folded_output__write(r, out);
 	case FORMAT_PPROF:
 		return pprof_output__write(r, out);
-	case FORMAT_FLAMEGRAPH:
 	case FORMAT_SPEEDSCOPE:
+		return speedscope_output__write(r, out);
 	case FORMAT_CHROMETRACE:
+		return chrometrace_output__write(r, out);
+	case FORMAT_FLAMEGRAPH:
 		break;
 	}
 	return -ENOTSUP;

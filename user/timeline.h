@@ -28,12 +28,16 @@ void timeline__free(struct timeline *t); /* accepts NULL */
 
 /* Appends an event (events may arrive out of order: each CPU's records come
  * in order, CPUs interleave). Durations over UINT32_MAX ns become several
- * consecutive events. 0 or -ENOMEM (nothing added). */
+ * consecutive events, the last one the remainder (an interval reaching
+ * past UINT64_MAX ns keeps its length but its pieces start no later than
+ * UINT64_MAX). A duration of 0 is one event of 0. 0, -EINVAL for a NULL t,
+ * or -ENOMEM (nothing added, not even part of a split interval). */
 int timeline__add(struct timeline *t, uint32_t stack, uint64_t start_ns, uint64_t duration_ns);
 
-/* Sorts the events by start time (then stack id, so the order is
- * deterministic) and returns them; *n gets their number. The array is owned
- * by the timeline and valid until the next timeline__add(). */
+/* Sorts the events by start time (then stack id, then duration, so the
+ * order is deterministic) and returns them; *n gets their number. The array
+ * is owned by the timeline and valid until the next timeline__add(). NULL,
+ * *n = 0, for a NULL or empty timeline. */
 const struct timeline_event *timeline__sorted(struct timeline *t, size_t *n);
 
 /* The same for a reader that holds a const timeline (the writers, through

@@ -23,6 +23,7 @@
 #include "pyebpf.h"
 #include "sample_stacks.h"
 #include "time_split.h"
+#include "timeline.h"
 
 #define S_INTERRUPTIBLE 0x0001
 #define S_UNINTERRUPTIBLE 0x0002
@@ -84,7 +85,9 @@ static void test_futex_gil_or_lock(void **state)
 /* ---- records to stacks ------------------------------------------------- */
 
 /* A fake symbolizer: code address N is function "fN" in "/app/m.py", at
- * line = instr; code 0 is unreadable; code 99 is an interpreter shim. */
+ * line = instr, first line 2; codes from 1000 are in the standard library's
+ * threading.py, from 2000 in a site-packages package; code 0 is unreadable;
+ * code 99 is an interpreter shim. */
 static int fake_resolve(const struct pyebpf_frame *f, struct resolved_frame *out, void *ctx)
 {
 	static char name[32];
@@ -96,12 +99,16 @@ static int fake_resolve(const struct pyebpf_frame *f, struct resolved_frame *out
 		out->function = "[unreadable frame]";
 		out->file = NULL;
 		out->line = -1;
+		out->first_line = -1;
 		return -EFAULT;
 	}
 	snprintf(name, sizeof(name), "f%llu", (unsigned long long)f->code);
 	out->function = name;
-	out->file = "/app/m.py";
+	out->file = f->code >= 2000   ? "/venv/lib/python3.12/site-packages/pkg/mod.py"
+		    : f->code >= 1000 ? "/usr/lib/python3.12/threading.py"
+				      : "/app/m.py";
 	out->line = (int)f->instr;
+	out->first_line = 2;
 	return 0;
 }
 
@@ -401,6 +408,51 @@ static void test_time_split(void **state)
 	time_accounts__free(a);
 }
 
+/* Kinds from the file, -F and --nolineno lines, and the timeline. */
+static void test_lines_kinds_and_timeline(void **state)
+{
+	static const enum sample_lines modes[] = {SAMPLE_LINES_CURRENT, SAMPLE_LINES_FUNCTION,
+						  SAMPLE_LINES_NONE};
+	static const char *const want[] = {
+		"f1000 (/usr/lib/python3.12/threading.py:12);"
+		"f2000 (/venv/lib/python3.12/site-packages/pkg/mod.py:11);f5 (/app/m.py:10) 1\n",
+		"f1000 (/usr/lib/python3.12/threading.py:2);"
+		"f2000 (/venv/lib/python3.12/site-packages/pkg/mod.py:2);f5 (/app/m.py:2) 1\n",
+		"f1000 (/usr/lib/python3.12/threading.py);"
+		"f2000 (/venv/lib/python3.12/site-packages/pkg/mod.py);f5 (/app/m.py) 1\n",
+	};
+	const __u64 codes[] = {5, 2000, 1000}; /* leaf first */
+
+	for (size_t m = 0; m < 3; m++) {
+		struct timeline *tl = timeline__new();
+		struct sample_stacks_opts o = {.mode = TIME_CPU, .lines = modes[m], .timeline = tl};
+		struct pyebpf_sample *s = record(PYEBPF_KIND_CPU, 0, -1, 0, 0);
+		struct profile *p = profile__new();
+		const struct timeline_event *ev;
+		struct sample_stacks_result res;
+		struct profile_stack st;
+		size_t n;
+
+		s->time_ns = 12345;
+		set_frames(s, codes, 3);
+		add(p, &o, s, &res);
+		assert_string_equal(dump(p), want[m]);
+		assert_int_equal(profile__stack(p, 0, &st), 0);
+		assert_int_equal(profile__frame(p, st.frames[0])->kind, PROFILE_FRAME_STDLIB);
+		assert_int_equal(profile__frame(p, st.frames[1])->kind, PROFILE_FRAME_LIBRARY);
+		assert_int_equal(profile__frame(p, st.frames[2])->kind, PROFILE_FRAME_PYTHON);
+		assert_int_equal(profile__thread(p, st.thread)->tid, 11);
+		assert_int_equal(profile__thread(p, res.thread)->pid, 10);
+		ev = timeline__sorted(tl, &n);
+		assert_int_equal(n, 1);
+		assert_int_equal(ev[0].start_ns, 12345);
+		assert_int_equal(ev[0].stack, 0);
+		free(s);
+		profile__free(p);
+		timeline__free(tl);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -412,6 +464,7 @@ int main(void)
 		cmocka_unit_test(test_threads_truncation_and_errors),
 		cmocka_unit_test(test_kernel_frames),
 		cmocka_unit_test(test_time_split),
+		cmocka_unit_test(test_lines_kinds_and_timeline),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
