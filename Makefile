@@ -109,11 +109,44 @@ $(BUILD)/proto/%.pb-c.o: $(BUILD)/proto/%.pb-c.c $(BUILD)/proto/%.pb-c.h
 $(BUILD)/user/pprof_output.o $(BUILD)/tests/test_pprof_output.o: $(PROTO_HDRS)
 # --- end pprof ---------------------------------------------------------------
 
+# --- flame graph (flamegraph/) ----------------------------------------------
+# The SVG flame graph renderer is a library of its own, independent of the
+# profiler: build/pyebpf, the unit tests and the standalone
+# build/pyebpf-flamegraph link build/libflamegraph.a. No float contraction,
+# so colours are the same bytes on every architecture.
+FG_SRCS := $(filter-out flamegraph/main.c,$(wildcard flamegraph/*.c))
+FG_OBJS := $(patsubst flamegraph/%.c,$(BUILD)/flamegraph/%.o,$(FG_SRCS))
+FG_LIB := $(BUILD)/libflamegraph.a
+FG_BIN := $(BUILD)/pyebpf-flamegraph
+FG_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) $(SAN_FLAGS) -D_GNU_SOURCE -ffp-contract=off \
+	-Iflamegraph -MMD -MP
+USER_CFLAGS += -Iflamegraph
+
+all: $(FG_BIN)
+
+$(BUILD)/flamegraph/%.o: flamegraph/%.c | $(BUILD)/flamegraph
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(FG_CFLAGS) -c $< -o $@
+
+$(FG_LIB): $(FG_OBJS)
+	$(call msg,AR,$@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(FG_BIN): $(BUILD)/flamegraph/main.o $(FG_LIB)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(SAN_FLAGS) $^ -lm -o $@
+
+$(BUILD)/flamegraph:
+	$(Q)mkdir -p $@
+
+-include $(FG_OBJS:.o=.d) $(BUILD)/flamegraph/main.d
+# --- end flame graph ---------------------------------------------------------
+
 $(LIB): $(LIB_OBJS)
 	$(call msg,AR,$@)
 	$(Q)rm -f $@ && ar rcs $@ $^
 
-$(BIN): $(BUILD)/user/main.o $(LIB)
+$(BIN): $(BUILD)/user/main.o $(LIB) $(FG_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $^ $(USER_LDLIBS) -o $@
 
@@ -121,7 +154,7 @@ $(BUILD)/tests/%.o: tests/unit/%.c | $(BUILD)/tests $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -Itests/unit -c $< -o $@
 
-$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB)
+$(BUILD)/tests/%: $(BUILD)/tests/%.o $(LIB) $(FG_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $^ -lcmocka $(USER_LDLIBS) -o $@
 
@@ -129,7 +162,7 @@ $(BUILD)/bench/%.o: bench/%.c | $(BUILD)/bench $(SKELS)
 	$(call msg,CC,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
 
-$(BENCH_BIN): $(BUILD)/bench/bench_sampler.o $(LIB)
+$(BENCH_BIN): $(BUILD)/bench/bench_sampler.o $(LIB) $(FG_LIB)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(SAN_FLAGS) $^ $(USER_LDLIBS) -o $@
 
@@ -161,7 +194,7 @@ bench: $(BIN) $(BENCH_BIN)
 # the generated layout table stays as its generator writes it
 format:
 	clang-format -i $(filter-out user/python_layouts_table.c,$(wildcard bpf/*.c bpf/*.h \
-		user/*.c user/*.h include/*.h tests/unit/test_*.c))
+		user/*.c user/*.h include/*.h flamegraph/*.c flamegraph/*.h tests/unit/*.c tests/unit/*.h))
 
 clean:
 	rm -rf build build-san

@@ -206,7 +206,64 @@ def rules(minor):
     r["unicode_compact_size"] = Size("PyCompactUnicodeObject")
     r["bytes_size"] = Off("PyBytesObject", "ob_base.ob_size", LONG)
     r["bytes_sval"] = Off("PyBytesObject", "ob_sval", CHAR)
+    r.update(object_rules(minor))
     r.update(gil_rules(minor))
+    return r
+
+
+def object_rules(minor):
+    """Dicts, ints, modules and instance attributes in CPython 3.<minor>:
+    what thread_names.c reads to find threading.Thread names."""
+    interp, typ, dct = "PyInterpreterState", "PyTypeObject", "PyDictObject"
+    keys, long_ = "PyDictKeysObject", "PyLongObject"
+    r = {}
+    # 3.12 grouped the import state into interp->imports
+    r["interp_modules"] = Off(
+        interp, "modules" if minor <= 11 else "imports.modules", PTR)
+    r["module_dict"] = Off("PyModuleObject", "md_dict", PTR)
+    r["type_basicsize"] = Off(typ, "tp_basicsize", LONG)
+    r["type_flags"] = Off(typ, "tp_flags", LONG)
+    r["type_dictoffset"] = Off(typ, "tp_dictoffset", LONG)
+    r["heaptype_cached_keys"] = Off("PyHeapTypeObject", "ht_cached_keys", PTR)
+    # 3.11 moved instance dicts before the object (managed dicts), 3.12
+    # tagged the pointer there (PyDictOrValues)
+    r["attrs_kind"] = Const({11: "PY_ATTRS_MANAGED_311",
+                             12: "PY_ATTRS_MANAGED_312"}.get(
+                                 minor, "PY_ATTRS_DICTOFFSET"))
+    r["dict_keys"] = Off(dct, "ma_keys", PTR)
+    r["dict_values"] = Off(dct, "ma_values", PTR)
+    # 3.11 stores the table's size as log2 and says what its entries are
+    if minor <= 10:
+        r["dictkeys_size"] = Off(keys, "dk_size", LONG)
+        r["dictkeys_log2_size"] = ABSENT
+        r["dictkeys_log2_index_bytes"] = ABSENT
+        r["dictkeys_kind"] = ABSENT
+        r["dictkeys_unicode_entry_size"] = ABSENT
+    else:
+        r["dictkeys_size"] = ABSENT
+        r["dictkeys_log2_size"] = Off(keys, "dk_log2_size", CHAR)
+        r["dictkeys_log2_index_bytes"] = Off(keys, "dk_log2_index_bytes",
+                                             CHAR)
+        r["dictkeys_kind"] = Off(keys, "dk_kind", CHAR)
+        r["dictkeys_unicode_entry_size"] = Size("PyDictUnicodeEntry")
+    r["dictkeys_nentries"] = Off(keys, "dk_nentries", LONG)
+    r["dictkeys_indices"] = Off(keys, "dk_indices", 0)  # flexible array
+    r["dictkeys_entry_size"] = Size("PyDictKeyEntry")
+    # ma_values was a bare PyObject ** before 3.11's PyDictValues; the
+    # capacity and valid bytes came with 3.13's inline values
+    r["dictvalues_values"] = (Const("0") if minor <= 10 else
+                              Off("PyDictValues", "values", PTR))
+    r["dictvalues_capacity"] = ABSENT
+    r["dictvalues_valid"] = ABSENT
+    # 3.12 replaced ob_size with lv_tag (sign and digit count)
+    if minor <= 11:
+        r["long_size"] = Off(long_, "ob_base.ob_size", LONG)
+        r["long_tag"] = ABSENT
+        r["long_digits"] = Off(long_, "ob_digit", INT)
+    else:
+        r["long_size"] = ABSENT
+        r["long_tag"] = Off(long_, "long_value.lv_tag", LONG)
+        r["long_digits"] = Off(long_, "long_value.ob_digit", INT)
     return r
 
 

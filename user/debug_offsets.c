@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -300,6 +301,24 @@ enum gil_value {
 	G__COUNT,
 };
 
+/* Offsets for reading objects (dicts, ints, instance attributes; what
+ * thread_names.c needs), read apart from the others like the GIL: values
+ * that do not add up leave these fields unknown, not the layout refused.
+ * Each *_SIZE is the size of the structure the next values point into. */
+enum object_value {
+	O_INTERP_SIZE,	  /* sizeof(PyInterpreterState) */
+	O_INTERP_MODULES, /* imports.modules */
+	O_TYPE_SIZE,	  /* sizeof(PyTypeObject) */
+	O_TYPE_FLAGS,	  /* tp_flags */
+	O_DICT_SIZE,	  /* sizeof(PyDictObject) */
+	O_DICT_KEYS,	  /* ma_keys */
+	O_DICT_VALUES,	  /* ma_values */
+	O_LONG_SIZE,	  /* sizeof(PyLongObject) */
+	O_LONG_TAG,	  /* long_value.lv_tag */
+	O_LONG_DIGITS,	  /* long_value.ob_digit */
+	O__COUNT,
+};
+
 /* Where one version keeps everything in its block. */
 struct known_layout {
 	int minor;
@@ -309,6 +328,7 @@ struct known_layout {
 	unsigned short value_pos[V__COUNT];
 	unsigned short ascii_size_pos; /* unicode_object.asciiobject_size */
 	unsigned short gil_pos[G__COUNT];
+	unsigned short object_pos[O__COUNT];
 };
 
 #define KNOWN_LAYOUT(S, minor_, shim_min)                                                         \
@@ -361,11 +381,27 @@ struct known_layout {
 				[V_BYTES_OB_SVAL] = offsetof(S, bytes_object.ob_sval),            \
 			},                                                                        \
 		.ascii_size_pos = offsetof(S, unicode_object.asciiobject_size),                   \
-		.gil_pos = {                                                                      \
-			[G_CEVAL_GIL] = offsetof(S, interpreter_state.ceval_gil),                 \
-			[G_GIL_RUNTIME_STATE] = offsetof(S, interpreter_state.gil_runtime_state), \
-			[G_LOCKED] = offsetof(S, interpreter_state.gil_runtime_state_locked),     \
-			[G_HOLDER] = offsetof(S, interpreter_state.gil_runtime_state_holder),     \
+		.gil_pos =                                                                        \
+			{                                                                         \
+				[G_CEVAL_GIL] = offsetof(S, interpreter_state.ceval_gil),         \
+				[G_GIL_RUNTIME_STATE] =                                           \
+					offsetof(S, interpreter_state.gil_runtime_state),         \
+				[G_LOCKED] =                                                      \
+					offsetof(S, interpreter_state.gil_runtime_state_locked),  \
+				[G_HOLDER] =                                                      \
+					offsetof(S, interpreter_state.gil_runtime_state_holder),  \
+			},                                                                        \
+		.object_pos = {                                                                   \
+			[O_INTERP_SIZE] = offsetof(S, interpreter_state.size),                    \
+			[O_INTERP_MODULES] = offsetof(S, interpreter_state.imports_modules),      \
+			[O_TYPE_SIZE] = offsetof(S, type_object.size),                            \
+			[O_TYPE_FLAGS] = offsetof(S, type_object.tp_flags),                       \
+			[O_DICT_SIZE] = offsetof(S, dict_object.size),                            \
+			[O_DICT_KEYS] = offsetof(S, dict_object.ma_keys),                         \
+			[O_DICT_VALUES] = offsetof(S, dict_object.ma_values),                     \
+			[O_LONG_SIZE] = offsetof(S, long_object.size),                            \
+			[O_LONG_TAG] = offsetof(S, long_object.lv_tag),                           \
+			[O_LONG_DIGITS] = offsetof(S, long_object.ob_digit),                      \
 		},                                                                                \
 	}
 
@@ -503,6 +539,105 @@ static void parse_gil(const unsigned char *buf, const struct known_layout *kl, u
 	g->locked = (int)locked;
 	g->cond = (int)cond;
 	g->size = (int)size;
+}
+
+/* A field of `width` bytes at `off` lies inside a `size`-byte structure. */
+static bool field_fits(uint64_t off, uint64_t width, uint64_t size)
+{
+	return off <= size && width <= size - off;
+}
+
+/* PyTypeObject's head {PyVarObject, tp_name, tp_basicsize, ...} and the
+ * place of tp_dictoffset have not changed since 3.0: the tables measure 32
+ * and 288 from 3.6 to 3.12 and the unit test checks 3.13's DWARF. */
+#define TYPE_BASICSIZE 32
+#define TYPE_DICTOFFSET 288
+/* PyHeapTypeObject {PyTypeObject ht_type; the method suites as_async (4
+ * pointers), as_number (36), as_mapping (3), as_sequence (10), as_buffer
+ * (2); ht_name, ht_slots, ht_qualname; ht_cached_keys; ...}: 3.10 to 3.14
+ * (3.14's ht_token comes after ht_cached_keys) */
+#define HEAPTYPE_CACHED_KEYS_AFTER_TYPE ((4 + 36 + 3 + 10 + 2 + 3) * 8)
+#define MAX_TYPE_SIZE 4096
+
+/*
+ * The offsets for reading objects, or every such field PYEBPF_NO_FIELD
+ * when the block's values do not add up. The block gives where sys.modules
+ * is and the dict, int and type fields it has; the rest are constants of
+ * structures that 3.13 and 3.14 share (Include/internal/pycore_dict.h,
+ * pycore_moduleobject.h, cpython/object.h), checked against 3.13.0's DWARF
+ * by the unit test.
+ */
+static void parse_objects(const unsigned char *buf, const struct known_layout *kl,
+			  struct py_layout *l)
+{
+	uint64_t v[O__COUNT];
+	int i;
+
+	l->interp_modules = PYEBPF_NO_FIELD;
+	l->module_dict = PYEBPF_NO_FIELD;
+	l->type_basicsize = PYEBPF_NO_FIELD;
+	l->type_flags = PYEBPF_NO_FIELD;
+	l->type_dictoffset = PYEBPF_NO_FIELD;
+	l->heaptype_cached_keys = PYEBPF_NO_FIELD;
+	l->attrs_kind = PY_ATTRS_INLINE_313;
+	l->dict_keys = PYEBPF_NO_FIELD;
+	l->dict_values = PYEBPF_NO_FIELD;
+	l->dictkeys_size = PYEBPF_NO_FIELD;
+	l->dictkeys_log2_size = PYEBPF_NO_FIELD;
+	l->dictkeys_log2_index_bytes = PYEBPF_NO_FIELD;
+	l->dictkeys_kind = PYEBPF_NO_FIELD;
+	l->dictkeys_nentries = PYEBPF_NO_FIELD;
+	l->dictkeys_indices = PYEBPF_NO_FIELD;
+	l->dictkeys_entry_size = PYEBPF_NO_FIELD;
+	l->dictkeys_unicode_entry_size = PYEBPF_NO_FIELD;
+	l->dictvalues_values = PYEBPF_NO_FIELD;
+	l->dictvalues_capacity = PYEBPF_NO_FIELD;
+	l->dictvalues_valid = PYEBPF_NO_FIELD;
+	l->long_size = PYEBPF_NO_FIELD;
+	l->long_tag = PYEBPF_NO_FIELD;
+	l->long_digits = PYEBPF_NO_FIELD;
+
+	for (i = 0; i < O__COUNT; i++)
+		v[i] = read_u64(buf, kl->object_pos[i]);
+	/* the sizes sane, each field inside its structure */
+	if (v[O_INTERP_SIZE] > MAX_STRUCT_SIZE || v[O_TYPE_SIZE] > MAX_TYPE_SIZE ||
+	    v[O_TYPE_SIZE] < TYPE_DICTOFFSET + 8 || v[O_DICT_SIZE] > MAX_TYPE_SIZE ||
+	    v[O_LONG_SIZE] > MAX_TYPE_SIZE ||
+	    !field_fits(v[O_INTERP_MODULES], 8, v[O_INTERP_SIZE]) ||
+	    !field_fits(v[O_TYPE_FLAGS], 8, v[O_TYPE_SIZE]) ||
+	    !field_fits(v[O_DICT_KEYS], 8, v[O_DICT_SIZE]) ||
+	    !field_fits(v[O_DICT_VALUES], 8, v[O_DICT_SIZE]) ||
+	    !field_fits(v[O_LONG_TAG], 8, v[O_LONG_SIZE]) ||
+	    !field_fits(v[O_LONG_DIGITS], 4, v[O_LONG_SIZE]) ||
+	    v[O_LONG_DIGITS] < v[O_LONG_TAG] + 8)
+		return;
+
+	l->interp_modules = (int)v[O_INTERP_MODULES];
+	l->module_dict = 16; /* PyModuleObject {PyObject_HEAD; md_dict; ...} */
+	l->type_basicsize = TYPE_BASICSIZE;
+	l->type_flags = (int)v[O_TYPE_FLAGS];
+	l->type_dictoffset = TYPE_DICTOFFSET;
+	l->heaptype_cached_keys = (int)v[O_TYPE_SIZE] + HEAPTYPE_CACHED_KEYS_AFTER_TYPE;
+	l->dict_keys = (int)v[O_DICT_KEYS];
+	l->dict_values = (int)v[O_DICT_VALUES];
+	/* struct _dictkeysobject {Py_ssize_t dk_refcnt; uint8_t dk_log2_size,
+	 * dk_log2_index_bytes, dk_kind; uint32_t dk_version; Py_ssize_t
+	 * dk_usable, dk_nentries; char dk_indices[];} in GIL builds, entries
+	 * {hash, key, value} or {key, value} */
+	l->dictkeys_log2_size = 8;
+	l->dictkeys_log2_index_bytes = 9;
+	l->dictkeys_kind = 10;
+	l->dictkeys_nentries = 24;
+	l->dictkeys_indices = 32;
+	l->dictkeys_entry_size = 24;
+	l->dictkeys_unicode_entry_size = 16;
+	/* struct _dictvalues {uint8_t capacity, size, embedded, valid;
+	 * PyObject *values[];} */
+	l->dictvalues_capacity = 0;
+	l->dictvalues_valid = 3;
+	l->dictvalues_values = 8;
+	l->long_tag = (int)v[O_LONG_TAG];
+	l->long_digits = (int)v[O_LONG_DIGITS];
 }
 
 int py_debug_offsets_parse(const void *runtime_start, size_t len, struct py_layout *out,
@@ -673,6 +808,7 @@ int py_debug_offsets_parse(const void *runtime_start, size_t len, struct py_layo
 	l.bytes_size = (int)v[V_BYTES_OB_SIZE];
 	l.bytes_sval = (int)v[V_BYTES_OB_SVAL];
 	parse_gil(buf, kl, sizes[S_INTERP], &l.gil);
+	parse_objects(buf, kl, &l);
 
 	*out = l;
 	return 0;

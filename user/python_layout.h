@@ -51,6 +51,29 @@ struct py_gil_layout {
 	int size;	 /* sizeof(struct _gil_runtime_state) */
 };
 
+/*
+ * Where an instance keeps its attributes (python_object.c reads them).
+ * Offsets in the comments are in 8-byte words from the object's address;
+ * the flags are PyTypeObject.tp_flags bits.
+ */
+enum py_attrs_kind {
+	/* 3.6 - 3.10: the __dict__ pointer at obj + tp_dictoffset */
+	PY_ATTRS_DICTOFFSET = 0,
+	/* 3.11: Py_TPFLAGS_MANAGED_DICT (1 << 4) types keep a PyDictValues *
+	 * at obj - 4 words (keys in the type's ht_cached_keys) or a dict at
+	 * obj - 3 words (pycore_object.h, _PyObject_ValuesPointer and
+	 * _PyObject_ManagedDictPointer) */
+	PY_ATTRS_MANAGED_311 = 1,
+	/* 3.12: the same flag; obj - 3 words is a PyDictOrValues whose low bit
+	 * set means values at (word + 1), else a dict (_PyDictOrValues_*) */
+	PY_ATTRS_MANAGED_312 = 2,
+	/* 3.13+: Py_TPFLAGS_INLINE_VALUES (1 << 2) types carry a PyDictValues
+	 * at obj + tp_basicsize, used while its `valid` byte is set; otherwise
+	 * the dict pointer of Py_TPFLAGS_MANAGED_DICT at obj - 3 words
+	 * (_PyObject_InlineValues, _PyObject_ManagedDictPointer) */
+	PY_ATTRS_INLINE_313 = 3,
+};
+
 struct py_layout {
 	int major, minor;
 
@@ -85,6 +108,47 @@ struct py_layout {
 	/* PyBytesObject */
 	int bytes_size; /* ob_size */
 	int bytes_sval; /* ob_sval */
+
+	/* Reading objects: dicts, ints and instance attributes, for thread
+	 * names (thread_names.c). PYEBPF_NO_FIELD where a version lacks one. */
+	/* PyInterpreterState: the sys.modules dict, modules (3.6 - 3.11) or
+	 * imports.modules (3.12+) */
+	int interp_modules;
+	int module_dict; /* PyModuleObject.md_dict */
+	/* PyTypeObject */
+	int type_basicsize;	  /* Py_ssize_t tp_basicsize */
+	int type_flags;		  /* unsigned long tp_flags */
+	int type_dictoffset;	  /* Py_ssize_t tp_dictoffset */
+	int heaptype_cached_keys; /* PyHeapTypeObject.ht_cached_keys: the keys
+				     instances of the class share */
+	enum py_attrs_kind attrs_kind;
+	/* PyDictObject */
+	int dict_keys;	 /* PyDictKeysObject *ma_keys */
+	int dict_values; /* ma_values: PyObject ** (3.6 - 3.10) or
+			    PyDictValues *, non-NULL for a split table */
+	/* PyDictKeysObject */
+	int dictkeys_size;	       /* Py_ssize_t dk_size (3.6 - 3.10) */
+	int dictkeys_log2_size;	       /* uint8_t dk_log2_size (3.11+) */
+	int dictkeys_log2_index_bytes; /* uint8_t dk_log2_index_bytes (3.11+) */
+	int dictkeys_kind;	       /* uint8_t dk_kind (3.11+): general,
+					  unicode or split */
+	int dictkeys_nentries;	       /* Py_ssize_t dk_nentries */
+	int dictkeys_indices;	       /* dk_indices[]: the hash index, then
+					  the entries */
+	/* sizeof(PyDictKeyEntry) {hash, key, value}, and (3.11+) of the
+	 * PyDictUnicodeEntry {key, value} of unicode and split tables */
+	int dictkeys_entry_size;
+	int dictkeys_unicode_entry_size;
+	/* PyDictValues */
+	int dictvalues_values;	 /* values[]: 0 when ma_values points at
+				    the array itself (3.6 - 3.12) */
+	int dictvalues_capacity; /* uint8_t capacity (3.13+) */
+	int dictvalues_valid;	 /* uint8_t valid (3.13+) */
+	/* PyLongObject: 30-bit digits in uint32_t */
+	int long_size;	 /* Py_ssize_t ob_size: signed digit count (<= 3.11) */
+	int long_tag;	 /* uintptr_t long_value.lv_tag: digit count << 3 |
+			    sign (3.12+) */
+	int long_digits; /* ob_digit[] */
 
 	struct py_gil_layout gil;
 };

@@ -28,19 +28,23 @@
 #include "summary.h"
 #include "symbolizer.h"
 #include "system_checks.h"
+#include "thread_names.h"
 #include "time_split.h"
 #include "timeline.h"
 
 /* How often the ring buffer is drained when nothing wakes us. */
 #define POLL_INTERVAL_MS 50
 #define SUMMARY_ROWS 5
+/* How often Python's thread names are read again (renames, new threads). */
+#define THREAD_NAMES_INTERVAL_S 1.0
 
 struct target {
 	pid_t pid;
 	struct python_process pp;
 	struct symbolizer *sym;
 	struct source_files *files;
-	char command[1024]; /* its command line, for titles */
+	struct thread_names *names; /* NULL: this Python's names are unreadable */
+	char command[1024];	    /* its command line, for titles */
 };
 
 struct recorder {
@@ -54,6 +58,12 @@ struct recorder {
 	struct kernel_symbols *ksyms; /* --kernel */
 	struct time_accounts *times;
 	struct timeline *timeline; /* formats that show time order */
+	/* the last thread state each profile thread was seen with (by profile
+	 * thread id): 3.6 and 3.7 tell threads apart by it */
+	uint64_t *thread_tstates;
+	size_t n_thread_tstates;
+	bool new_threads;     /* threads seen since their names were looked up */
+	double names_read_at; /* when thread names were last read */
 
 	pid_t child; /* the program we started, 0 when attached */
 	bool child_exited;
@@ -99,6 +109,55 @@ static int resolve_frame(const struct pyebpf_frame *frame, struct resolved_frame
 	return symbolizer__resolve(ctx, frame, out);
 }
 
+/* Remember the thread state of profile thread `id`; a thread not seen
+ * before gets its name looked up soon. */
+static int note_thread(struct recorder *r, uint32_t id, uint64_t tstate)
+{
+	if (id >= r->n_thread_tstates) {
+		size_t n = id + 64;
+		uint64_t *a = realloc(r->thread_tstates, n * sizeof(*a));
+
+		if (!a)
+			return -ENOMEM;
+		memset(a + r->n_thread_tstates, 0, (n - r->n_thread_tstates) * sizeof(*a));
+		r->thread_tstates = a;
+		r->n_thread_tstates = n;
+	}
+	if (!r->thread_tstates[id])
+		r->new_threads = true;
+	if (tstate)
+		r->thread_tstates[id] = tstate;
+	return 0;
+}
+
+/* Read Python's thread names again and name the profile's threads of the
+ * target: when new threads appeared, every THREAD_NAMES_INTERVAL_S for
+ * renames, and (force) before writing. A name once known stays, also when
+ * the thread or the whole process is gone. */
+static void name_threads(struct recorder *r, bool force)
+{
+	struct target *t = &r->target;
+	double now = now_s();
+
+	if (!t->names ||
+	    !(force || r->new_threads || now - r->names_read_at >= THREAD_NAMES_INTERVAL_S))
+		return;
+	r->names_read_at = now;
+	r->new_threads = false;
+	thread_names__refresh(t->names); /* on failure the names known stay */
+	for (size_t i = 0; i < profile__thread_count(r->profile); i++) {
+		const struct profile_thread *th = profile__thread(r->profile, i);
+		uint64_t tstate = i < r->n_thread_tstates ? r->thread_tstates[i] : 0;
+		const char *name;
+
+		if (th->pid != t->pid)
+			continue;
+		name = thread_names__lookup(t->names, th->tid, tstate);
+		if (name)
+			profile__set_thread_name(r->profile, i, name);
+	}
+}
+
 /* One record from the kernel: account its time, symbolize it and add it to
  * the profile. */
 static int on_sample(const struct pyebpf_sample *s, void *ctx)
@@ -118,6 +177,9 @@ static int on_sample(const struct pyebpf_sample *s, void *ctx)
 	if (err)
 		return err;
 	if (res.added) {
+		err = note_thread(r, res.thread, s->tstate);
+		if (err)
+			return err;
 		r->samples++;
 		if (res.had_errors || (s->flags & (PYEBPF_SAMPLE_READ_ERROR | PYEBPF_SAMPLE_CYCLE)))
 			r->error_samples++;
@@ -131,6 +193,8 @@ static void target_reset(struct target *t)
 	t->sym = NULL;
 	source_files__free(t->files);
 	t->files = NULL;
+	thread_names__free(t->names);
+	t->names = NULL;
 }
 
 /* Point the sampler and the symbolizer at t->pp. */
@@ -149,6 +213,10 @@ static int target_start(struct recorder *r)
 	if (!t->files)
 		return -errno;
 	r->stack_opts.files = r->opts->full_filenames ? NULL : t->files;
+	/* without names (ENOTSUP: this Python's layout lacks what it needs)
+	 * threads are shown by tid alone */
+	t->names = thread_names__new(&t->pp);
+	r->names_read_at = 0;
 	if (process_cmdline(t->pid, t->command, sizeof(t->command)))
 		snprintf(t->command, sizeof(t->command), "%.1000s", t->pp.executable);
 	python_process__bpf_config(&t->pp, &proc);
@@ -198,8 +266,10 @@ static void handle_child(struct recorder *r)
 			launcher__resume(r->child);
 			break;
 		case LAUNCHER_EXITING:
-			/* still has its memory: symbolize what is waiting */
+			/* still has its memory: symbolize what is waiting,
+			 * read the threads' last names */
 			sampler__consume(r->sampler);
+			name_threads(r, true);
 			launcher__resume(r->child);
 			break;
 		case LAUNCHER_EXITED:
@@ -303,6 +373,7 @@ static int poll_loop(struct recorder *r, int sfd, int pidfd)
 		if (err < 0)
 			break;
 		err = 0;
+		name_threads(r, false);
 		drain_signals(r, sfd);
 		if (r->child)
 			handle_child(r);
@@ -531,6 +602,7 @@ int record_run(const struct cli_options *opts)
 		report("sampling failed: %s", strerror(-err));
 		goto cleanup;
 	}
+	name_threads(&r, true);
 
 	report_data = make_report(&r);
 	err = report_write(&report_data, opts->format, output_file__stream(r.out));
@@ -558,6 +630,7 @@ cleanup:
 	free(r.stack);
 	time_accounts__free(r.times);
 	timeline__free(r.timeline);
+	free(r.thread_tstates);
 	kernel_symbols__free(r.ksyms);
 	profile__free(r.profile);
 	output_file__free(r.out);

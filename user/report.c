@@ -4,6 +4,7 @@
 #include <errno.h>
 
 #include "chrometrace_output.h"
+#include "flamegraph_output.h"
 #include "folded_output.h"
 #include "pprof_output.h"
 #include "speedscope_output.h"
@@ -22,7 +23,7 @@ int report_write(const struct report *r, enum output_format format, FILE *out)
 	case FORMAT_CHROMETRACE:
 		return chrometrace_output__write(r, out);
 	case FORMAT_FLAMEGRAPH:
-		break;
+		return flamegraph_output__write(r, out);
 	}
-	return -ENOTSUP;
+	return -EINVAL;
 }

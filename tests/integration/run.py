@@ -1385,7 +1385,9 @@ def t_formats(ctx, interp):
     notes.append("speedscope hot %.0f%% of %.2f s" % (100 * sh, secs_total))
 
     out = checker([sys.executable, os.path.join(FORMATS_DIR, "pprof_check.py"),
-                   outs["pprof"], "--expect-top", "hot", "--min-share", "0.9"],
+                   outs["pprof"], "--expect-top", "hot", "--min-share", "0.9",
+                   # hot.py never imports threading: no Python thread names
+                   "--require-labels", "pid,tid"],
                   "go tool pprof")
     notes.append("pprof: hot on top")
 
@@ -1511,19 +1513,20 @@ def t_default_output_name(ctx, py):
 
 
 def t_browser_flamegraph(ctx, py):
-    """The flame graph of a real profile in headless Chromium: it renders, a
-    click on hot() zooms it to the full width, a search for hot highlights
-    it. The screenshot is kept under build/test-artifacts."""
+    """The flame graph of a real wall-clock profile in headless Chromium: it
+    renders, a click on compute() zooms it to the full width, a search for
+    compute highlights it. The screenshot is kept under build/test-artifacts."""
     out = ctx.path("hot.svg")
-    _, run = profile_attached(py, target("half_sleep.py"), out, 3, 100, ["--idle", "-f",
-                                                                        "flamegraph"])
+    # --nolineno: compute() is one frame, so the search matches exactly one
+    _, run = profile_attached(py, target("half_sleep.py"), out, 3, 100,
+                              ["--idle", "--nolineno", "-f", "flamegraph"])
     if run.timed_out or run.rc != 0:
         raise Fail("pyebpf exit status %s" % run.rc, run.describe())
     os.makedirs(ARTIFACTS, exist_ok=True)
     shot = os.path.join(ARTIFACTS, "flamegraph-%s.png" % py.name)
     shutil.copy(out, os.path.join(ARTIFACTS, "flamegraph-%s.svg" % py.name))
     out_text = checker(["node", os.path.join(BROWSER, "flamegraph_check.mjs"), out, shot,
-                        "--click", "compute", "--search", "^compute", "--expect-matches", "1"],
+                        "--click", "compute", "--search", "^compute ", "--expect-matches", "1"],
                        "flamegraph_check.mjs")
     return "screenshot %s; %s" % (shot, out_text.strip().splitlines()[-1] if out_text else "")
 

@@ -24,6 +24,7 @@
 #include <cmocka.h>
 
 #include "debug_offsets.h"
+#include "python_object.h"
 #include "fixtures/debug_offsets_313.h"
 
 extern char **environ;
@@ -43,6 +44,7 @@ enum {
 	P313_RUNTIME_SIZE = 24,
 	P313_INTERP_SIZE = 48,
 	P313_INTERP_NEXT = 64,
+	P313_INTERP_IMPORTS_MODULES = 88,
 	P313_INTERP_CEVAL_GIL = 112,
 	P313_INTERP_GIL_RUNTIME_STATE = 120,
 	P313_INTERP_GIL_LOCKED = 136,
@@ -53,6 +55,14 @@ enum {
 	P313_FRAME_OWNER = 264,
 	P313_CODE_SIZE = 272,
 	P313_PYOBJECT_SIZE = 352,
+	P313_TYPE_SIZE = 368,
+	P313_TYPE_FLAGS = 392,
+	P313_DICT_SIZE = 448,
+	P313_DICT_KEYS = 456,
+	P313_DICT_VALUES = 464,
+	P313_LONG_SIZE = 488,
+	P313_LONG_TAG = 496,
+	P313_LONG_DIGIT = 504,
 	P313_BYTES_SIZE = 512,
 	P313_BYTES_OB_SVAL = 528,
 	P313_UNICODE_SIZE = 536,
@@ -213,6 +223,142 @@ static void test_313_bad_gil_is_dropped(void **state)
 		/* nothing else changed */
 		l.gil = good.gil;
 		assert_memory_equal(&l, &good, sizeof(l));
+	}
+}
+
+/*
+ * The offsets for reading objects (thread names): from the block where it
+ * has them, else constants of the 3.13/3.14 structures. All must match
+ * 3.13.0's DWARF, measured by hand with gdb on the fixture's library
+ * (offsetof(PyInterpreterState, imports.modules) == 7656,
+ * offsetof(PyHeapTypeObject, ht_cached_keys) == 880, struct _dictvalues
+ * {capacity 0, valid 3, values 8}, ...), and those unchanged since 3.12
+ * the generated 3.12 table.
+ */
+static void test_313_objects_match_dwarf(void **state)
+{
+	const struct py_layout *t12 = py_layout_table_lookup(3, 12);
+	struct py_layout l;
+
+	assert_non_null(t12);
+	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313), &l,
+						NULL, NULL),
+			 0);
+	assert_int_equal(l.interp_modules, 7656);
+	assert_int_equal(l.attrs_kind, PY_ATTRS_INLINE_313);
+	assert_int_equal(l.dictvalues_values, 8);
+	assert_int_equal(l.dictvalues_capacity, 0);
+	assert_int_equal(l.dictvalues_valid, 3);
+	assert_int_equal(l.heaptype_cached_keys, 880);
+	assert_int_equal(l.type_flags, 168);
+	assert_int_equal(l.dict_keys, 32);
+	assert_int_equal(l.dict_values, 40);
+	assert_int_equal(l.long_tag, 16);
+	assert_int_equal(l.long_digits, 24);
+	/* the same as 3.12's */
+	assert_int_equal(l.module_dict, t12->module_dict);
+	assert_int_equal(l.type_basicsize, t12->type_basicsize);
+	assert_int_equal(l.type_flags, t12->type_flags);
+	assert_int_equal(l.type_dictoffset, t12->type_dictoffset);
+	assert_int_equal(l.heaptype_cached_keys, t12->heaptype_cached_keys);
+	assert_int_equal(l.dict_keys, t12->dict_keys);
+	assert_int_equal(l.dict_values, t12->dict_values);
+	assert_int_equal(l.dictkeys_size, PYEBPF_NO_FIELD);
+	assert_int_equal(l.dictkeys_log2_size, t12->dictkeys_log2_size);
+	assert_int_equal(l.dictkeys_log2_index_bytes, t12->dictkeys_log2_index_bytes);
+	assert_int_equal(l.dictkeys_kind, t12->dictkeys_kind);
+	assert_int_equal(l.dictkeys_nentries, t12->dictkeys_nentries);
+	assert_int_equal(l.dictkeys_indices, t12->dictkeys_indices);
+	assert_int_equal(l.dictkeys_entry_size, t12->dictkeys_entry_size);
+	assert_int_equal(l.dictkeys_unicode_entry_size, t12->dictkeys_unicode_entry_size);
+	assert_int_equal(l.long_size, PYEBPF_NO_FIELD);
+	assert_int_equal(l.long_tag, t12->long_tag);
+	assert_int_equal(l.long_digits, t12->long_digits);
+	assert_true(py_object_layout_ok(&l));
+}
+
+static void expect_no_objects(const struct py_layout *l)
+{
+	const int *field[] = {
+		&l->interp_modules,
+		&l->module_dict,
+		&l->type_basicsize,
+		&l->type_flags,
+		&l->type_dictoffset,
+		&l->heaptype_cached_keys,
+		&l->dict_keys,
+		&l->dict_values,
+		&l->dictkeys_size,
+		&l->dictkeys_log2_size,
+		&l->dictkeys_log2_index_bytes,
+		&l->dictkeys_kind,
+		&l->dictkeys_nentries,
+		&l->dictkeys_indices,
+		&l->dictkeys_entry_size,
+		&l->dictkeys_unicode_entry_size,
+		&l->dictvalues_values,
+		&l->dictvalues_capacity,
+		&l->dictvalues_valid,
+		&l->long_size,
+		&l->long_tag,
+		&l->long_digits,
+	};
+
+	for (size_t i = 0; i < sizeof(field) / sizeof(field[0]); i++)
+		assert_int_equal(*field[i], PYEBPF_NO_FIELD);
+	assert_false(py_object_layout_ok(l));
+}
+
+/* Object offsets that do not add up leave them all unknown (no thread
+ * names); the rest of the layout is still accepted. */
+static void test_313_bad_objects_are_dropped(void **state)
+{
+	static const struct {
+		size_t pos;
+		uint64_t value;
+	} bad[] = {
+		{P313_INTERP_IMPORTS_MODULES, 0x2f998}, /* past PyInterpreterState */
+		{P313_TYPE_SIZE, 200},			/* no room for tp_dictoffset */
+		{P313_TYPE_SIZE, 1u << 20},		/* absurd */
+		{P313_TYPE_FLAGS, 416},			/* past the type */
+		{P313_DICT_KEYS, ~0ull - 4},		/* wraps around */
+		{P313_DICT_VALUES, 48},			/* past the dict */
+		{P313_DICT_SIZE, 1u << 24},		/* absurd */
+		{P313_LONG_TAG, 32},			/* past the int */
+		{P313_LONG_DIGIT, 16},			/* on the tag */
+		{P313_LONG_SIZE, 0},			/* no room at all */
+	};
+	unsigned char buf[sizeof(debug_offsets_313)];
+	struct py_layout l, good;
+	size_t i;
+
+	assert_int_equal(py_debug_offsets_parse(debug_offsets_313, sizeof(debug_offsets_313), &good,
+						NULL, NULL),
+			 0);
+	/* the positions are right: they hold the real values */
+	assert_int_equal(get64(debug_offsets_313, P313_INTERP_IMPORTS_MODULES), 7656);
+	assert_int_equal(get64(debug_offsets_313, P313_TYPE_SIZE), 416);
+	assert_int_equal(get64(debug_offsets_313, P313_TYPE_FLAGS), 168);
+	assert_int_equal(get64(debug_offsets_313, P313_DICT_SIZE), 48);
+	assert_int_equal(get64(debug_offsets_313, P313_DICT_KEYS), 32);
+	assert_int_equal(get64(debug_offsets_313, P313_DICT_VALUES), 40);
+	assert_int_equal(get64(debug_offsets_313, P313_LONG_SIZE), 32);
+	assert_int_equal(get64(debug_offsets_313, P313_LONG_TAG), 16);
+	assert_int_equal(get64(debug_offsets_313, P313_LONG_DIGIT), 24);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		const char *why = NULL;
+
+		memcpy(buf, debug_offsets_313, sizeof(buf));
+		put64(buf, bad[i].pos, bad[i].value);
+		assert_int_equal(py_debug_offsets_parse(buf, sizeof(buf), &l, NULL, &why), 0);
+		expect_no_objects(&l);
+		assert_int_equal(py_layout_validate(&l, &why), 0);
+		/* nothing else changed */
+		expect_no_objects(&l);
+		assert_int_equal(l.bpf.tstate_frame, good.bpf.tstate_frame);
+		assert_int_equal(l.code_name, good.code_name);
+		assert_int_equal(l.unicode_state, good.unicode_state);
+		assert_int_equal(l.gil.locked, good.gil.locked);
 	}
 }
 
@@ -859,6 +1005,8 @@ int main(void)
 		cmocka_unit_test(test_313_lengths),
 		cmocka_unit_test(test_313_gil_matches_dwarf),
 		cmocka_unit_test(test_313_bad_gil_is_dropped),
+		cmocka_unit_test(test_313_objects_match_dwarf),
+		cmocka_unit_test(test_313_bad_objects_are_dropped),
 		cmocka_unit_test(test_314_synthetic),
 		cmocka_unit_test(test_wrong_cookie),
 		cmocka_unit_test(test_unknown_versions),

@@ -157,6 +157,59 @@ static void test_spot_checks(void **state)
 	}
 }
 
+/* The offsets for reading objects (thread names), measured by hand with
+ * gdb on the pyenv builds: offsetof(PyInterpreterState, modules) (3.6 to
+ * 3.11) or (imports.modules) (3.12), offsetof(PyHeapTypeObject,
+ * ht_cached_keys), and the dict keys and int layouts that changed in 3.11
+ * and 3.12. */
+static void test_object_spot_checks(void **state)
+{
+	static const struct {
+		int minor, modules, cached_keys;
+	} object_spots[] = {
+		{6, 16, 856},	{7, 40, 856},	{8, 56, 872},	{9, 856, 864},
+		{10, 856, 872}, {11, 888, 872}, {12, 944, 880},
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(object_spots) / sizeof(object_spots[0]); i++) {
+		const struct py_layout *l = table(object_spots[i].minor);
+		int m = object_spots[i].minor;
+
+		check(m, "interp modules", l->interp_modules, object_spots[i].modules);
+		check(m, "ht_cached_keys", l->heaptype_cached_keys, object_spots[i].cached_keys);
+		check(m, "md_dict", l->module_dict, 16);
+		check(m, "tp_basicsize", l->type_basicsize, 32);
+		check(m, "tp_flags", l->type_flags, 168);
+		check(m, "tp_dictoffset", l->type_dictoffset, 288);
+		check(m, "ma_keys", l->dict_keys, 32);
+		check(m, "ma_values", l->dict_values, 40);
+		check(m, "PyDictKeyEntry", l->dictkeys_entry_size, 24);
+		check(m, "ob_digit", l->long_digits, 24);
+		check(m, "PyDictValues.values", l->dictvalues_values, 0);
+		check(m, "PyDictValues.valid", l->dictvalues_valid, NO);
+		if (m <= 10) {
+			check(m, "dk_size", l->dictkeys_size, 8);
+			check(m, "dk_nentries", l->dictkeys_nentries, 32);
+			check(m, "dk_indices", l->dictkeys_indices, 40);
+			check(m, "dk_kind", l->dictkeys_kind, NO);
+			check(m, "attrs kind", l->attrs_kind, PY_ATTRS_DICTOFFSET);
+		} else {
+			check(m, "dk_size", l->dictkeys_size, NO);
+			check(m, "dk_log2_size", l->dictkeys_log2_size, 8);
+			check(m, "dk_log2_index_bytes", l->dictkeys_log2_index_bytes, 9);
+			check(m, "dk_kind", l->dictkeys_kind, 10);
+			check(m, "dk_nentries", l->dictkeys_nentries, 24);
+			check(m, "dk_indices", l->dictkeys_indices, 32);
+			check(m, "PyDictUnicodeEntry", l->dictkeys_unicode_entry_size, 16);
+			check(m, "attrs kind", l->attrs_kind,
+			      m == 11 ? PY_ATTRS_MANAGED_311 : PY_ATTRS_MANAGED_312);
+		}
+		check(m, "ob_size", l->long_size, m <= 11 ? 16 : NO);
+		check(m, "lv_tag", l->long_tag, m <= 11 ? NO : 16);
+	}
+}
+
 /* What each version's fields mean, beyond the offsets themselves. */
 static void test_version_semantics(void **state)
 {
@@ -456,6 +509,7 @@ int main(void)
 		cmocka_unit_test(test_every_table_validates),
 		cmocka_unit_test(test_unknown_versions),
 		cmocka_unit_test(test_spot_checks),
+		cmocka_unit_test(test_object_spot_checks),
 		cmocka_unit_test(test_version_semantics),
 		cmocka_unit_test(test_rejects_offset_past_window),
 		cmocka_unit_test(test_instr_width_follows_kind),
