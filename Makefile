@@ -54,7 +54,7 @@ BENCH_BIN := $(BUILD)/bench-sampler
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit-test integration-test check-generated demo bench clean format
+.PHONY: all deps test unit-test consumer-test integration-test check-generated demo bench clean format
 
 all: $(BIN)
 
@@ -182,7 +182,14 @@ check-generated:
 	$(Q)$(PYTHON) tools/gen_linetable_fixtures.py --check
 	@echo "generated files are up to date"
 
-test: check-generated unit-test integration-test
+# our outputs read back by the programs people open them with (go tool
+# pprof, Chromium, the speedscope app); the integration tests do the same
+# with real profiles
+consumer-test: $(FG_BIN) $(UNIT_BINS)
+	$(Q)PYEBPF_FLAMEGRAPH=$(abspath $(FG_BIN)) tests/formats/check_flamegraph_tool.sh
+	$(Q)BUILD=$(BUILD) tests/formats/check_fixture_outputs.sh
+
+test: check-generated unit-test consumer-test integration-test
 
 demo: $(BIN)
 	$(Q)$(BIN) record -o demo.svg --duration 30 -- $(PYTHON) demo/demo.py

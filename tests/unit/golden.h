@@ -4,6 +4,10 @@
  * tests/golden/NAME (paths are relative to the repository root, where the
  * unit tests run). With PYEBPF_UPDATE_GOLDENS=1 the file is rewritten
  * instead, and the test passes; review the diff before committing it.
+ *
+ * With PYEBPF_WRITE_FIXTURE_OUTPUTS=DIR, golden_check_output() also writes
+ * the output to DIR/NAME, so the real consumers can read it
+ * (tests/formats/check_fixture_outputs.sh).
  */
 #ifndef PYEBPF_TEST_GOLDEN_H
 #define PYEBPF_TEST_GOLDEN_H
@@ -23,8 +27,9 @@ static __attribute__((unused)) int golden_span(size_t from, size_t len)
 }
 
 /* The first differing byte, printed with some context. */
-static __attribute__((unused)) void golden_report_diff(const char *name, const char *got, size_t got_len, const char *want,
-			       size_t want_len)
+static __attribute__((unused)) void golden_report_diff(const char *name, const char *got,
+						       size_t got_len, const char *want,
+						       size_t want_len)
 {
 	size_t i = 0, from;
 
@@ -83,8 +88,8 @@ static __attribute__((unused)) int golden_check(const char *name, const void *bu
 
 /* Runs write(ctx, FILE *) into memory and checks the bytes against the
  * golden file; a writer error fails too. */
-static __attribute__((unused)) int golden_check_writer(const char *name, int (*write)(const void *ctx, FILE *out),
-			       const void *ctx)
+static __attribute__((unused)) int
+golden_check_writer(const char *name, int (*write)(const void *ctx, FILE *out), const void *ctx)
 {
 	char *buf = NULL;
 	size_t len = 0;
@@ -102,6 +107,41 @@ static __attribute__((unused)) int golden_check_writer(const char *name, int (*w
 	ret = golden_check(name, buf, len);
 	free(buf);
 	return ret;
+}
+
+/* Writes write(ctx)'s output to $PYEBPF_WRITE_FIXTURE_OUTPUTS/name when
+ * that is set: 0, or -1 on failure. */
+static __attribute__((unused)) int
+fixture_output_save(const char *name, int (*write)(const void *ctx, FILE *out), const void *ctx)
+{
+	const char *dir = getenv("PYEBPF_WRITE_FIXTURE_OUTPUTS");
+	char path[512];
+	FILE *f;
+	int err;
+
+	if (!dir || !*dir)
+		return 0;
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	f = fopen(path, "wb");
+	if (!f) {
+		fprintf(stderr, "fixture output %s: cannot write %s\n", name, path);
+		return -1;
+	}
+	err = write(ctx, f);
+	if (fclose(f) || err) {
+		fprintf(stderr, "fixture output %s: writer failed: %d\n", name, err);
+		return -1;
+	}
+	return 0;
+}
+
+/* golden_check_writer(), then fixture_output_save() of the same output. */
+static __attribute__((unused)) int
+golden_check_output(const char *name, int (*write)(const void *ctx, FILE *out), const void *ctx)
+{
+	if (golden_check_writer(name, write, ctx))
+		return -1;
+	return fixture_output_save(name, write, ctx);
 }
 
 #endif /* PYEBPF_TEST_GOLDEN_H */

@@ -26,19 +26,7 @@ static int write_chrometrace(const void *ctx, FILE *out)
 /* The golden check, and a copy in $PYEBPF_WRITE_FIXTURE_OUTPUTS. */
 static void check_golden(const char *name, const struct report *r)
 {
-	const char *dir = getenv("PYEBPF_WRITE_FIXTURE_OUTPUTS");
-
-	assert_int_equal(golden_check_writer(name, write_chrometrace, r), 0);
-	if (dir && dir[0]) {
-		char path[512];
-		FILE *f;
-
-		snprintf(path, sizeof(path), "%s/%s", dir, name);
-		f = fopen(path, "w");
-		assert_non_null(f);
-		assert_int_equal(chrometrace_output__write(r, f), 0);
-		assert_int_equal(fclose(f), 0);
-	}
+	assert_int_equal(golden_check_output(name, write_chrometrace, r), 0);
 }
 
 /* A profile and timeline to build cases on. */

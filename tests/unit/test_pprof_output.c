@@ -262,26 +262,23 @@ static int dump(const void *ctx, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
-/* The fixture's output, checked as a text dump against the golden file. */
+static int write_pprof(const void *ctx, FILE *out)
+{
+	return pprof_output__write(ctx, out);
+}
+
+/* The fixture's output, checked as a text dump against the golden file;
+ * the gzipped file itself goes to $PYEBPF_WRITE_FIXTURE_OUTPUTS for
+ * go tool pprof. */
 static void test_golden(void **state)
 {
 	struct report_fixture fx;
-	const char *path = getenv("PYEBPF_PPROF_FIXTURE_OUT");
 	pprof_msg *m;
 
 	report_fixture_init(&fx);
 	m = decode(&fx.report);
 	assert_int_equal(golden_check_writer("pprof_fixture.txt", dump, m), 0);
-	if (path && *path) {
-		size_t len;
-		unsigned char *gz = write_gz(&fx.report, &len);
-		FILE *f = fopen(path, "wb");
-
-		assert_non_null(f);
-		assert_int_equal(fwrite(gz, 1, len, f), len);
-		assert_int_equal(fclose(f), 0);
-		free(gz);
-	}
+	assert_int_equal(fixture_output_save("pprof_fixture.pb.gz", write_pprof, &fx.report), 0);
 	perftools__profiles__profile__free_unpacked(m, NULL);
 	report_fixture_free(&fx);
 }

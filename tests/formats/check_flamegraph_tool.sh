@@ -13,15 +13,14 @@
 #      the expected frames with the expected "Matched" share; for the flame
 #      graph and for the icicle graph.
 #
-#   tests/browser/run_flamegraph_test.sh [ARTIFACT_DIR]
+#   tests/formats/check_flamegraph_tool.sh [ARTIFACT_DIR]
 #
 # Screenshots and SVGs go to ARTIFACT_DIR (default $PYEBPF_TEST_ARTIFACTS,
 # else build/test-artifacts):
 # flamegraph-fixture.png (-zoom, -search) and flamegraph-fixture-icicle.png.
-# Exit 0 when all pass, 1 on a failure (the reason on stderr), 77 to skip
-# when Chromium, Node.js or playwright-core is missing (the browser part
-# only: the tool is checked first either way). PYEBPF_FLAMEGRAPH overrides
-# the binary.
+# Exit 0 when all pass, 1 on a failure (the reason on stderr; a missing
+# Chromium, Node.js or playwright-core is one: `make deps` installs them).
+# PYEBPF_FLAMEGRAPH overrides the binary.
 set -u
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
@@ -31,7 +30,7 @@ fixture=$root/tests/golden/flamegraph_input.folded
 check=$root/tests/browser/flamegraph_check.mjs
 
 fail() {
-	echo "run_flamegraph_test: $*" >&2
+	echo "check_flamegraph_tool: $*" >&2
 	exit 1
 }
 
@@ -93,18 +92,14 @@ grep -q "^pyebpf-flamegraph: warning: ignored 1 line .* (the first is line 12 of
 icicle=$artifacts/flamegraph-fixture-icicle.svg
 "$bin" --inverted --colors hot --width 900 --minwidth 0.5% --countname ms -o "$icicle" \
 	"$fixture" || fail "rendering the icicle graph failed"
-echo "run_flamegraph_test: the tool: ok"
+echo "check_flamegraph_tool: the tool: ok"
 
 # --- the browser --------------------------------------------------------------
 
-skip() {
-	echo "run_flamegraph_test: skipped the browser check: $*" >&2
-	exit 77
-}
-command -v node >/dev/null || skip "no node (Debian's nodejs)"
-[ -x /usr/bin/chromium ] || skip "no /usr/bin/chromium (Debian's chromium)"
+command -v node >/dev/null || fail "no node (make deps installs it)"
+[ -x /usr/bin/chromium ] || fail "no /usr/bin/chromium (make deps installs Debian's chromium)"
 [ -d "$root/tests/browser/node_modules/playwright-core" ] ||
-	skip "no playwright-core (npm ci in tests/browser)"
+	fail "no playwright-core (make deps runs npm ci in tests/browser)"
 
 # main.py frames nest: <module> > main > compute; "Matched" counts <module>
 # (57 of 98) once, not 57 + 57 + 6
