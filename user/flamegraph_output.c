@@ -42,7 +42,7 @@ static enum flamegraph_kind kind_of(enum profile_frame_kind kind)
 struct build {
 	const struct profile *p;
 	struct flamegraph *fg;
-	char (*thread_labels)[PROFILE_THREAD_LABEL_MAX]; /* by thread id; NULL: not shown */
+	bool threads; /* shown: a root frame per thread */
 	struct flamegraph_frame *frames;
 	size_t cap;
 };
@@ -50,7 +50,7 @@ struct build {
 static int add_cb(const struct profile_stack *s, void *ctx)
 {
 	struct build *b = ctx;
-	bool shown = b->thread_labels && s->thread != PROFILE_NO_THREAD;
+	bool shown = b->threads && s->thread != PROFILE_NO_THREAD;
 	size_t n = 0;
 
 	if (s->n + 1 > b->cap) {
@@ -64,8 +64,8 @@ static int add_cb(const struct profile_stack *s, void *ctx)
 		b->cap = cap;
 	}
 	if (shown)
-		b->frames[n++] =
-			(struct flamegraph_frame){b->thread_labels[s->thread], FLAMEGRAPH_ROOT};
+		b->frames[n++] = (struct flamegraph_frame){profile__thread(b->p, s->thread)->label,
+							   FLAMEGRAPH_ROOT};
 	for (size_t i = 0; i < s->n; i++) {
 		const struct profile_frame *f = profile__frame(b->p, s->frames[i]);
 
@@ -74,17 +74,6 @@ static int add_cb(const struct profile_stack *s, void *ctx)
 		b->frames[n++] = (struct flamegraph_frame){f->label, kind_of(f->kind)};
 	}
 	return flamegraph__add(b->fg, b->frames, n, s->weight);
-}
-
-/* The root frame of each thread, by thread id; NULL on ENOMEM. */
-static char (*thread_labels(const struct profile *p))[PROFILE_THREAD_LABEL_MAX]
-{
-	size_t n = profile__thread_count(p);
-	char(*labels)[PROFILE_THREAD_LABEL_MAX] = calloc(n ? n : 1, sizeof(*labels));
-
-	for (size_t i = 0; labels && i < n; i++)
-		profile_thread_label(profile__thread(p, i), labels[i], sizeof(labels[i]));
-	return labels;
 }
 
 /* Appends to buf (of size bytes, holding a string) as snprintf would. */
@@ -177,13 +166,7 @@ int flamegraph_output__write(const struct report *r, FILE *out)
 	b.fg = flamegraph__new();
 	if (!b.fg)
 		return -ENOMEM;
-	if (r->show_threads) {
-		b.thread_labels = thread_labels(b.p);
-		if (!b.thread_labels) {
-			err = -ENOMEM;
-			goto out;
-		}
-	}
+	b.threads = r->show_threads;
 	err = profile__foreach(b.p, add_cb, &b);
 	if (err)
 		goto out;
@@ -196,7 +179,6 @@ int flamegraph_output__write(const struct report *r, FILE *out)
 	err = flamegraph__write_svg(b.fg, &o, out);
 out:
 	free(b.frames);
-	free(b.thread_labels);
 	flamegraph__free(b.fg);
 	return err;
 }

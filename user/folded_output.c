@@ -25,7 +25,7 @@ struct line {
 
 struct collect {
 	const struct profile *p;
-	char (*thread_labels)[PROFILE_THREAD_LABEL_MAX]; /* by thread id; NULL: not shown */
+	bool threads; /* shown */
 	struct line *lines;
 	size_t len;
 };
@@ -33,10 +33,10 @@ struct collect {
 static int collect_cb(const struct profile_stack *s, void *ctx)
 {
 	struct collect *c = ctx;
-	bool shown = c->thread_labels && s->thread != PROFILE_NO_THREAD;
+	bool shown = c->threads && s->thread != PROFILE_NO_THREAD;
 
 	c->lines[c->len++] = (struct line){
-		.thread = shown ? c->thread_labels[s->thread] : NULL,
+		.thread = shown ? profile__thread(c->p, s->thread)->label : NULL,
 		.frames = s->frames,
 		.n = s->n + shown,
 		.weight = s->weight,
@@ -44,8 +44,8 @@ static int collect_cb(const struct profile_stack *s, void *ctx)
 	return 0;
 }
 
-/* Element i's text. Labels are owned by the profile (or the thread label
- * table), so equal pointers mean equal text. */
+/* Element i's text. Labels are owned by the profile, so equal pointers
+ * mean equal text. */
 static const char *label(const struct profile *p, const struct line *l, size_t i)
 {
 	if (l->thread)
@@ -111,21 +111,10 @@ static int write_line(const struct profile *p, const struct line *l, uint64_t we
 	return ferror(out) ? -1 : 0;
 }
 
-/* The root frame of each thread, by thread id; NULL with errno. */
-static char (*thread_labels(const struct profile *p))[PROFILE_THREAD_LABEL_MAX]
-{
-	size_t n = profile__thread_count(p);
-	char(*labels)[PROFILE_THREAD_LABEL_MAX] = calloc(n ? n : 1, sizeof(*labels));
-
-	for (size_t i = 0; labels && i < n; i++)
-		profile_thread_label(profile__thread(p, i), labels[i], sizeof(labels[i]));
-	return labels;
-}
-
 int folded_output__write(const struct report *r, FILE *out)
 {
 	const struct profile *p = r ? r->profile : NULL;
-	struct collect c = {.p = p};
+	struct collect c = {.p = p, .threads = r && r->show_threads};
 	size_t count;
 	int err = 0;
 
@@ -134,13 +123,8 @@ int folded_output__write(const struct report *r, FILE *out)
 	count = profile__stack_count(p);
 	if (count) {
 		c.lines = calloc(count, sizeof(*c.lines));
-		if (r->show_threads)
-			c.thread_labels = thread_labels(p);
-		if (!c.lines || (r->show_threads && !c.thread_labels)) {
-			free(c.lines);
-			free(c.thread_labels);
+		if (!c.lines)
 			return -ENOMEM;
-		}
 		profile__foreach(p, collect_cb, &c);
 		qsort_r(c.lines, c.len, sizeof(*c.lines), line_cmp, (void *)p);
 	}
@@ -161,6 +145,5 @@ int folded_output__write(const struct report *r, FILE *out)
 	if (err)
 		err = errno ? -errno : -EIO;
 	free(c.lines);
-	free(c.thread_labels);
 	return err;
 }

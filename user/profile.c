@@ -47,7 +47,9 @@ struct stack {
 struct thread_node {
 	struct profile_thread pub;
 	uint64_t hash;
-	char *name; /* pub.name */
+	char *name;  /* pub.name */
+	char *label; /* pub.label: PROFILE_THREAD_LABEL_MAX bytes, on the heap
+			so it stays put when the thread array grows */
 };
 
 struct idtab {
@@ -404,8 +406,10 @@ void profile__free(struct profile *p)
 	free(p->fn_tab.slot);
 	free(p->frames);
 	free(p->frame_tab.slot);
-	for (size_t i = 0; i < p->nthreads; i++)
+	for (size_t i = 0; i < p->nthreads; i++) {
 		free(p->threads[i].name);
+		free(p->threads[i].label);
+	}
 	free(p->threads);
 	free(p->thread_tab.slot);
 	free(p->stacks);
@@ -641,6 +645,8 @@ int profile__foreach(const struct profile *p, int (*cb)(const struct profile_sta
 int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id)
 {
 	struct thread_key k = {.pid = pid, .tid = tid};
+	struct thread_node *t;
+	char *label;
 	uint64_t h;
 	uint32_t *slot;
 	int err;
@@ -656,13 +662,21 @@ int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id
 	/* PROFILE_NO_THREAD is never a thread id */
 	if (p->nthreads >= UINT32_MAX - 1)
 		return -EOVERFLOW;
+	label = malloc(PROFILE_THREAD_LABEL_MAX);
+	if (!label)
+		return -ENOMEM;
 	err = reserve((void **)&p->threads, &p->threads_cap, p->nthreads + 1, sizeof(*p->threads));
 	if (!err)
 		err = idtab_reserve(&p->thread_tab, p->nthreads, thread_hash_of, p);
-	if (err)
+	if (err) {
+		free(label);
 		return err;
+	}
 	slot = idtab_find(&p->thread_tab, h, thread_eq, p, &k);
-	p->threads[p->nthreads] = (struct thread_node){.pub = {.pid = pid, .tid = tid}, .hash = h};
+	t = &p->threads[p->nthreads];
+	*t = (struct thread_node){
+		.pub = {.pid = pid, .tid = tid, .label = label}, .hash = h, .label = label};
+	profile_thread_label(&t->pub, label, PROFILE_THREAD_LABEL_MAX);
 	*slot = ++p->nthreads;
 	*id = p->nthreads - 1;
 	return 0;
@@ -690,6 +704,7 @@ int profile__set_thread_name(struct profile *p, uint32_t id, const char *name)
 	free(t->name);
 	t->name = copy;
 	t->pub.name = copy;
+	profile_thread_label(&t->pub, t->label, PROFILE_THREAD_LABEL_MAX);
 	return 0;
 }
 

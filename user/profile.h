@@ -77,8 +77,11 @@ struct profile_frame {
 struct profile_thread {
 	pid_t pid;
 	pid_t tid;
-	const char *name; /* Python's thread name (threading.Thread.name), or
-			     NULL while unknown; owned by the profile */
+	const char *name;  /* Python's thread name (threading.Thread.name), or
+			      NULL while unknown; owned by the profile */
+	const char *label; /* its root frame in a stack's text, as
+			      profile_thread_label() writes it; follows the
+			      name; owned by the profile */
 };
 
 /* profile__add() without a thread: the stack belongs to no thread. */
