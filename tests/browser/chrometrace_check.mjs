@@ -23,7 +23,8 @@
 // usage: node chrometrace_check.mjs FILE.json [--expect-name NAME]...
 //                                   [--screenshot PNG] [--no-browser]
 // Exits 0, or 1 with one line "chrometrace_check: FILE: reason" on stderr.
-import {fail, readJSON, runChecker, withSpeedscope} from './speedscope_page.mjs';
+import {fail, parseArgs, readJSON, runChecker} from './checker.mjs';
+import {withSpeedscope} from './speedscope_page.mjs';
 
 const USAGE = 'usage: chrometrace_check.mjs FILE.json [--expect-name NAME]... [--screenshot PNG] [--no-browser]';
 // the phases of the format; pyebpf writes X and M
@@ -32,20 +33,7 @@ const PHASES = new Set(['B', 'E', 'X', 'i', 'I', 'C', 'b', 'n', 'e', 'S', 'T', '
 const METADATA = new Set(['process_name', 'process_labels', 'process_sort_index',
 	'process_uptime_seconds', 'thread_name', 'thread_sort_index', 'num_cpus']);
 
-function parseArgs(argv) {
-	const opts = {file: null, expectNames: [], screenshot: null, browser: true};
-	for (let i = 0; i < argv.length; i++) {
-		const a = argv[i];
-		const value = () => (i + 1 < argv.length ? argv[++i] : fail(`${a} needs a value`));
-		if (a === '--expect-name') opts.expectNames.push(value());
-		else if (a === '--screenshot') opts.screenshot = value();
-		else if (a === '--no-browser') opts.browser = false;
-		else if (a.startsWith('--') || opts.file) fail(`unexpected argument ${JSON.stringify(a)}`);
-		else opts.file = a;
-	}
-	if (!opts.file) fail(USAGE);
-	return opts;
-}
+const OPTIONS = {'--expect-name': [], '--screenshot': null, '--no-browser': false};
 
 const isNum = (v) => typeof v === 'number' && Number.isFinite(v);
 const isObj = (v) => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -136,7 +124,7 @@ function checkTrace(doc) {
 
 async function checkPage(page, trace, opts) {
 	if (opts.screenshot) await page.screenshot(opts.screenshot);
-	const missing = new Set(opts.expectNames);
+	const missing = new Set(opts.expectName);
 	const unseen = new Set([...trace.threads.values()].map((t) => `${t.name} (tid ${t.tid})`));
 	const count = await page.forEachProfile(async (i, n, text) => {
 		for (const name of unseen)
@@ -151,11 +139,11 @@ async function checkPage(page, trace, opts) {
 }
 
 await runChecker('chrometrace_check', async (args, ctx) => {
-	const opts = parseArgs(args);
-	ctx.file = opts.file;
-	const trace = checkTrace(readJSON(opts.file));
-	for (const name of opts.expectNames)
+	const opts = parseArgs(args, {options: OPTIONS, positional: 1, usage: USAGE});
+	ctx.file = opts.positional[0];
+	const trace = checkTrace(readJSON(ctx.file));
+	for (const name of opts.expectName)
 		if (!trace.events.some((e) => (e.ph === 'X' || e.ph === 'B') && e.name === name))
 			fail(`no slice is named ${JSON.stringify(name)}`);
-	if (opts.browser) await withSpeedscope(opts.file, (page) => checkPage(page, trace, opts));
+	if (!opts.noBrowser) await withSpeedscope(ctx.file, (page) => checkPage(page, trace, opts));
 });

@@ -26,52 +26,28 @@
  *
  * Exits 0, or 1 with one line "flamegraph_check: REASON" on stderr.
  */
-import { mkdtempSync, rmSync, existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
 
-const CHROMIUM = '/usr/bin/chromium';
-const ARGS = [
-	'--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-	'--disable-background-networking', '--disable-component-update', '--disable-sync',
-];
+import { fail, parseArgs, runChecker, withChromium } from './checker.mjs';
 
-class CheckError extends Error {}
+const USAGE = 'usage: flamegraph_check.mjs SVG_FILE SCREENSHOT.png [--click NAME] ' +
+	'[--search REGEX --expect-matches N [--expect-matched PCT]]';
+const OPTIONS = { '--click': null, '--search': null, '--expect-matches': null, '--expect-matched': null };
 
 function check(cond, msg) {
 	if (!cond)
-		throw new CheckError(msg);
+		fail(msg);
 }
 
-function usage() {
-	throw new CheckError('usage: flamegraph_check.mjs SVG_FILE SCREENSHOT.png [--click NAME] ' +
-		'[--search REGEX --expect-matches N [--expect-matched PCT]]');
-}
-
-function parseArgs(argv) {
-	const a = { click: null, search: null, expectMatches: null, expectMatched: null };
-	const pos = [];
-	for (let i = 0; i < argv.length; i++) {
-		const arg = argv[i];
-		const value = () => (i + 1 < argv.length ? argv[++i] : usage());
-		if (arg === '--click')
-			a.click = value();
-		else if (arg === '--search')
-			a.search = value();
-		else if (arg === '--expect-matches')
-			a.expectMatches = Number(value());
-		else if (arg === '--expect-matched')
-			a.expectMatched = value();
-		else if (arg.startsWith('--'))
-			usage();
-		else
-			pos.push(arg);
+function readArgs(argv) {
+	const a = parseArgs(argv, { options: OPTIONS, positional: 2, usage: USAGE });
+	if (a.expectMatches !== null) {
+		a.expectMatches = Number(a.expectMatches);
+		check(Number.isInteger(a.expectMatches), USAGE);
 	}
-	if (pos.length !== 2 || (a.expectMatches !== null && !Number.isInteger(a.expectMatches)))
-		usage();
-	[a.svg, a.screenshot] = pos;
+	[a.svg, a.screenshot] = a.positional;
 	return a;
 }
 
@@ -203,16 +179,7 @@ async function checkSearch(page, a, s) {
 
 async function run(a) {
 	check(existsSync(a.svg), `no such file '${a.svg}'`);
-	const userData = mkdtempSync(path.join(tmpdir(), 'pyebpf-chromium-'));
-	let context = null;
-	try {
-		context = await chromium.launchPersistentContext(userData, {
-			executablePath: CHROMIUM,
-			headless: true,
-			args: ARGS,
-			viewport: { width: 1280, height: 800 },
-		});
-		const page = context.pages()[0] ?? (await context.newPage());
+	await withChromium(async (page) => {
 		page.setDefaultTimeout(20000);
 		const errors = [];
 		page.on('pageerror', (e) => errors.push(e.message));
@@ -232,17 +199,7 @@ async function run(a) {
 			done.push(await checkSearch(page, a, s));
 		check(!errors.length, `script error: ${errors[0]}`);
 		console.log(`flamegraph_check: ok: ${done.join('; ')}; screenshot ${a.screenshot}`);
-	} finally {
-		if (context)
-			await context.close();
-		rmSync(userData, { recursive: true, force: true });
-	}
+	});
 }
 
-try {
-	await run(parseArgs(process.argv.slice(2)));
-} catch (e) {
-	const msg = e instanceof CheckError ? e.message : `${e.message}`.split('\n')[0];
-	console.error(`flamegraph_check: ${msg}`);
-	process.exitCode = 1;
-}
+await runChecker('flamegraph_check', (argv) => run(readArgs(argv)));

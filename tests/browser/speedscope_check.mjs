@@ -18,25 +18,13 @@
 import fs from 'node:fs';
 import path from 'node:path';
 
-import {CheckError, SPEEDSCOPE_DIR, fail, readJSON, runChecker, withSpeedscope} from './speedscope_page.mjs';
+import {CheckError, fail, parseArgs, readJSON, runChecker} from './checker.mjs';
+import {SPEEDSCOPE_DIR, withSpeedscope} from './speedscope_page.mjs';
 
 const FRAME_KEYS = ['col', 'file', 'line', 'name'];
 const USAGE = 'usage: speedscope_check.mjs FILE.json [--expect-frame NAME]... [--screenshot PNG] [--no-browser]';
 
-function parseArgs(argv) {
-	const opts = {file: null, expectFrames: [], screenshot: null, browser: true};
-	for (let i = 0; i < argv.length; i++) {
-		const a = argv[i];
-		const value = () => (i + 1 < argv.length ? argv[++i] : fail(`${a} needs a value`));
-		if (a === '--expect-frame') opts.expectFrames.push(value());
-		else if (a === '--screenshot') opts.screenshot = value();
-		else if (a === '--no-browser') opts.browser = false;
-		else if (a.startsWith('--') || opts.file) fail(`unexpected argument ${JSON.stringify(a)}`);
-		else opts.file = a;
-	}
-	if (!opts.file) fail(USAGE);
-	return opts;
-}
+const OPTIONS = {'--expect-frame': [], '--screenshot': null, '--no-browser': false};
 
 // --- 1. the schema -------------------------------------------------------
 
@@ -150,7 +138,7 @@ async function checkPage(page, doc, opts) {
 	if (doc.name && title !== `${doc.name} - speedscope`)
 		fail(`page title ${JSON.stringify(title)}, want the file's name ${JSON.stringify(doc.name)}`);
 	if (opts.screenshot) await page.screenshot(opts.screenshot);
-	const missing = new Set(opts.expectFrames);
+	const missing = new Set(opts.expectFrame);
 	const count = await page.forEachProfile(async (i, n, text) => {
 		const name = doc.profiles[i - 1]?.name;
 		const shown = n > 1 ? `${name} (${i}/${n})` : name;
@@ -165,8 +153,8 @@ async function checkPage(page, doc, opts) {
 }
 
 await runChecker('speedscope_check', async (args, ctx) => {
-	const opts = parseArgs(args);
-	ctx.file = opts.file;
-	const doc = checkFile(opts.file);
-	if (opts.browser) await withSpeedscope(opts.file, (page) => checkPage(page, doc, opts));
+	const opts = parseArgs(args, {options: OPTIONS, positional: 1, usage: USAGE});
+	ctx.file = opts.positional[0];
+	const doc = checkFile(ctx.file);
+	if (!opts.noBrowser) await withSpeedscope(ctx.file, (page) => checkPage(page, doc, opts));
 });

@@ -8,28 +8,15 @@
 // DOM text, and import problems show as a message or console warnings.
 import fs from 'node:fs';
 import http from 'node:http';
-import os from 'node:os';
 import path from 'node:path';
 import {fileURLToPath} from 'node:url';
-import {createRequire} from 'node:module';
+
+import {fail, withChromium} from './checker.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const require = createRequire(import.meta.url);
 
 export const SPEEDSCOPE_DIR = path.join(here, 'node_modules', 'speedscope', 'dist', 'release');
-const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
-// without the network flags Chromium's own connections are refused by the
-// closed network, many at a time
-const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic',
-	'--no-first-run', '--disable-background-networking', '--disable-component-update',
-	'--disable-sync'];
 const TIMEOUT_MS = 30000;
-
-// A failed check: its message is the one line the checkers print.
-export class CheckError extends Error {}
-export const fail = (msg) => {
-	throw new CheckError(msg);
-};
 
 const MIME = {'.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css',
 	'.json': 'application/json', '.wasm': 'application/wasm', '.png': 'image/png',
@@ -156,59 +143,17 @@ class SpeedscopePage {
 // Serves `file`, opens speedscope on it in a fresh headless Chromium and
 // calls check(speedscopePage) after a clean import; tears everything down.
 export async function withSpeedscope(file, check) {
-	if (!fs.existsSync(CHROMIUM)) fail(`no Chromium at ${CHROMIUM} (tools/install-deps.sh installs it)`);
 	if (!fs.existsSync(path.join(SPEEDSCOPE_DIR, 'index.html')))
 		fail(`no speedscope app in ${SPEEDSCOPE_DIR} (npm ci in tests/browser)`);
-	let chromium;
-	try {
-		({chromium} = require('playwright-core'));
-	} catch (e) {
-		fail(`playwright-core is not installed (npm ci in tests/browser): ${e.message}`);
-	}
 	const server = await serve(fs.readFileSync(file));
-	const userData = fs.mkdtempSync(path.join(os.tmpdir(), 'pyebpf-speedscope-'));
-	let context;
 	try {
-		context = await chromium.launchPersistentContext(userData, {
-			executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS,
-			viewport: {width: 1280, height: 800},
+		await withChromium(async (chromiumPage) => {
+			const page = new SpeedscopePage(chromiumPage);
+			await page.load(`http://127.0.0.1:${server.address().port}`);
+			await check(page);
+			if (page.problems.length) fail(page.problems[0]);
 		});
-		const page = new SpeedscopePage(context.pages()[0] || await context.newPage());
-		await page.load(`http://127.0.0.1:${server.address().port}`);
-		await check(page);
-		if (page.problems.length) fail(page.problems[0]);
 	} finally {
-		if (context) await context.close().catch(() => {});
 		server.close();
-		fs.rmSync(userData, {recursive: true, force: true});
-	}
-}
-
-// Runs main(args, ctx) and exits 0, or 1 with one line "NAME: FILE: reason"
-// on stderr, FILE being what main set ctx.file to.
-export async function runChecker(name, main) {
-	const ctx = {file: '?'};
-	try {
-		await main(process.argv.slice(2), ctx);
-		process.exitCode = 0;
-	} catch (e) {
-		const msg = e instanceof CheckError ? e.message : `${e.name}: ${e.message}`;
-		process.stderr.write(`${name}: ${ctx.file}: ${msg.split('\n')[0]}\n`);
-		process.exitCode = 1;
-	}
-}
-
-// Reads and parses a JSON file, or fails saying why.
-export function readJSON(file) {
-	let text;
-	try {
-		text = fs.readFileSync(file, 'utf8');
-	} catch (e) {
-		fail(`cannot read it: ${e.message}`);
-	}
-	try {
-		return JSON.parse(text);
-	} catch (e) {
-		fail(`not JSON: ${e.message}`);
 	}
 }

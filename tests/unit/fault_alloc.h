@@ -45,29 +45,54 @@ static bool fault_now(void)
 	return fault_countdown-- == 0;
 }
 
-__attribute__((unused)) static void *fault_malloc(size_t n, const char *file,
-						   int line)
+__attribute__((unused)) static void *fault_malloc(size_t n, const char *file, int line)
 {
 	return fault_now() ? NULL : _test_malloc(n, file, line);
 }
 
-__attribute__((unused)) static void *fault_calloc(size_t n, size_t size,
-						   const char *file, int line)
+__attribute__((unused)) static void *fault_calloc(size_t n, size_t size, const char *file, int line)
 {
 	return fault_now() ? NULL : _test_calloc(n, size, file, line);
 }
 
-__attribute__((unused)) static void *fault_realloc(void *p, size_t n,
-						    const char *file, int line)
+__attribute__((unused)) static void *fault_realloc(void *p, size_t n, const char *file, int line)
 {
 	return fault_now() ? NULL : _test_realloc(p, n, file, line);
 }
 
-__attribute__((unused)) static void fault_free(void *p, const char *file,
-					       int line)
+__attribute__((unused)) static void fault_free(void *p, const char *file, int line)
 {
 	if (p)
 		_test_free(p, file, line);
+}
+
+/* More allocations than fault_each_allocation() expects of one attempt. */
+#define FAULT_MAX_ALLOCATIONS 100000
+
+/*
+ * Runs attempt(ctx) with its first allocation failing, then with its
+ * second, and so on, until a run has no allocation fail: that run must
+ * return 0, every earlier one -ENOMEM (and cmocka's allocator fails the
+ * test on a leak). Returns the number of failed runs, which is the number
+ * of allocations attempt() makes.
+ */
+__attribute__((unused)) static long fault_each_allocation(int (*attempt)(void *ctx), void *ctx)
+{
+	for (long n = 0; n < FAULT_MAX_ALLOCATIONS; n++) {
+		int err;
+
+		fault_countdown = n;
+		err = attempt(ctx);
+		if (fault_countdown >= 0) { /* no allocation failed */
+			fault_countdown = -1;
+			assert_int_equal(err, 0);
+			return n;
+		}
+		assert_int_equal(err, -ENOMEM);
+	}
+	fault_countdown = -1;
+	fail_msg("more than %d allocations", FAULT_MAX_ALLOCATIONS);
+	return -1;
 }
 
 #endif /* PYEBPF_FAULT_ALLOC_H */

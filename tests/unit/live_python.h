@@ -154,7 +154,7 @@ static inline char *live_python_line(struct live_python *lp, char *line, size_t 
 
 	for (;;) {
 		char *nl = memchr(lp->buf, '\n', lp->len);
-		struct pollfd pfd = { .fd = lp->out_fd, .events = POLLIN };
+		struct pollfd pfd = {.fd = lp->out_fd, .events = POLLIN};
 		long long left;
 		ssize_t got;
 
@@ -217,6 +217,83 @@ static inline char *live_python_pyenv(int major, int minor, char *buf, size_t n)
 	snprintf(buf, n, "%s/bin/python%d.%d", prefix, major, minor);
 	return access(buf, X_OK) ? NULL : buf;
 }
+
+/* Debian's own interpreter: stripped, and linked into the executable. */
+#define LIVE_PYTHON_DEBIAN "/usr/bin/python3.11"
+
+/* Room for a pyenv interpreter's path. */
+#define LIVE_PYTHON_PATH_MAX 4200
+
+/*
+ * The pyenv interpreter of Python 3.<minor> in buf[n]; skips the test (with
+ * a message) when pyenv has none.
+ */
+static inline void live_python_pyenv_or_skip(int minor, char *buf, size_t n)
+{
+	if (!live_python_pyenv(3, minor, buf, n)) {
+		print_message("skipping: no pyenv Python 3.%d\n", minor);
+		skip();
+	}
+}
+
+/* Skips the test (with a message) unless LIVE_PYTHON_DEBIAN is installed. */
+static inline void live_python_debian_or_skip(void)
+{
+	if (access(LIVE_PYTHON_DEBIAN, X_OK)) {
+		print_message("skipping: no " LIVE_PYTHON_DEBIAN "\n");
+		skip();
+	}
+}
+
+/*
+ * One test per Python the live tests run on:
+ *
+ *   static void check_x(void **state, const char *python, int minor);
+ *   LIVE_PYTHON_TESTS(test_x, check_x)
+ *
+ * defines test_x_36 ... test_x_313, which call check_x() with the pyenv
+ * interpreter of Python 3.<minor>, and test_x_debian_311, which calls it
+ * with LIVE_PYTHON_DEBIAN (minor 11, read with the 3.11 table). Each skips
+ * when its Python is not installed.
+ *
+ *   LIVE_PYTHON_TEST_LIST(test_x, setup, teardown),
+ *
+ * lists the nine in a CMUnitTest array, each with that setup and teardown.
+ */
+#define LIVE_PYTHON_PYENV_TEST(name, check, minor)                        \
+	static void name##_3##minor(void **state)                         \
+	{                                                                 \
+		char python[LIVE_PYTHON_PATH_MAX];                        \
+                                                                          \
+		live_python_pyenv_or_skip(minor, python, sizeof(python)); \
+		check(state, python, minor);                              \
+	}
+
+#define LIVE_PYTHON_TESTS(name, check)                \
+	LIVE_PYTHON_PYENV_TEST(name, check, 6)        \
+	LIVE_PYTHON_PYENV_TEST(name, check, 7)        \
+	LIVE_PYTHON_PYENV_TEST(name, check, 8)        \
+	LIVE_PYTHON_PYENV_TEST(name, check, 9)        \
+	LIVE_PYTHON_PYENV_TEST(name, check, 10)       \
+	LIVE_PYTHON_PYENV_TEST(name, check, 11)       \
+	LIVE_PYTHON_PYENV_TEST(name, check, 12)       \
+	LIVE_PYTHON_PYENV_TEST(name, check, 13)       \
+	static void name##_debian_311(void **state)   \
+	{                                             \
+		live_python_debian_or_skip();         \
+		check(state, LIVE_PYTHON_DEBIAN, 11); \
+	}
+
+#define LIVE_PYTHON_TEST_LIST(name, setup, teardown)                          \
+	cmocka_unit_test_setup_teardown(name##_36, setup, teardown),          \
+		cmocka_unit_test_setup_teardown(name##_37, setup, teardown),  \
+		cmocka_unit_test_setup_teardown(name##_38, setup, teardown),  \
+		cmocka_unit_test_setup_teardown(name##_39, setup, teardown),  \
+		cmocka_unit_test_setup_teardown(name##_310, setup, teardown), \
+		cmocka_unit_test_setup_teardown(name##_311, setup, teardown), \
+		cmocka_unit_test_setup_teardown(name##_312, setup, teardown), \
+		cmocka_unit_test_setup_teardown(name##_313, setup, teardown), \
+		cmocka_unit_test_setup_teardown(name##_debian_311, setup, teardown)
 
 /* A pid that belonged to a process which has exited and been reaped. */
 static inline pid_t live_python_dead_pid(void)

@@ -11,9 +11,11 @@
 
 #include <cmocka.h>
 
+#include "golden.h"
 #include "profile.h"
 #include "report.h"
 #include "timeline.h"
+#include "writer_output.h"
 
 #define FIXTURE_PERIOD_NS 10000000ULL /* 100 Hz */
 #define FIXTURE_START_MONO_NS 1000000000000ULL
@@ -167,6 +169,32 @@ static void report_fixture_free(struct report_fixture *f)
 {
 	timeline__free(f->timeline);
 	profile__free(f->profile);
+}
+
+/* The fixture as it is before Python's thread names are known. */
+static __attribute__((unused)) void report_fixture_forget_thread_names(struct report_fixture *f)
+{
+	for (uint32_t i = 0; i < profile__thread_count(f->profile); i++)
+		assert_int_equal(profile__set_thread_name(f->profile, i, NULL), 0);
+}
+
+/*
+ * The fixture's report, changed by adjust() unless that is NULL, written by
+ * `write`: the bytes must equal the golden file `name`, and go to
+ * $PYEBPF_WRITE_FIXTURE_OUTPUTS too (golden_check_output()).
+ */
+static __attribute__((unused)) void
+report_fixture_check_golden(const char *name, report_write_fn *write,
+			    void (*adjust)(struct report_fixture *f))
+{
+	struct report_fixture f;
+	struct report_writer rw = {write, &f.report};
+
+	report_fixture_init(&f);
+	if (adjust)
+		adjust(&f);
+	assert_int_equal(golden_check_output(name, report_writer_write, &rw), 0);
+	report_fixture_free(&f);
 }
 
 #endif /* PYEBPF_TEST_REPORT_FIXTURE_H */

@@ -11,23 +11,12 @@
 #include "chrometrace_output.c"
 #include "fault_alloc_end.h"
 
-#include "golden.h"
 #include "report_fixture.h"
+#include "writer_output.h"
 
 #define US 1000LL
 #define MS 1000000LL
 #define T0 FIXTURE_START_MONO_NS
-
-static int write_chrometrace(const void *ctx, FILE *out)
-{
-	return chrometrace_output__write(ctx, out);
-}
-
-/* The golden check, and a copy in $PYEBPF_WRITE_FIXTURE_OUTPUTS. */
-static void check_golden(const char *name, const struct report *r)
-{
-	assert_int_equal(golden_check_output(name, write_chrometrace, r), 0);
-}
 
 /* A profile and timeline to build cases on. */
 struct trace {
@@ -90,15 +79,7 @@ static void trace_add(struct trace *tr, const char *stack, int64_t start, int64_
 /* chrometrace_output__write() into a string; free() it. */
 static char *chrometrace(const struct report *r)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(chrometrace_output__write(r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(strlen(buf), len);
-	return buf;
+	return report_output_text(chrometrace_output__write, r);
 }
 
 /* Only the span events ("ph":"X"), one per line, without pid and tid
@@ -136,25 +117,21 @@ static void expect_spans(struct trace *tr, const char *want)
 
 static void test_golden_fixture(void **state)
 {
-	struct report_fixture f;
-
-	report_fixture_init(&f);
-	check_golden("chrometrace_fixture.json", &f.report);
-	report_fixture_free(&f);
+	report_fixture_check_golden("chrometrace_fixture.json", chrometrace_output__write, NULL);
 }
 
 /* Before Python's thread names are known; without a command. */
+static void no_names(struct report_fixture *f)
+{
+	report_fixture_forget_thread_names(f);
+	f->report.command = NULL;
+	f->report.python_version = NULL;
+}
+
 static void test_golden_fixture_no_names(void **state)
 {
-	struct report_fixture f;
-
-	report_fixture_init(&f);
-	for (uint32_t i = 0; i < profile__thread_count(f.profile); i++)
-		assert_int_equal(profile__set_thread_name(f.profile, i, NULL), 0);
-	f.report.command = NULL;
-	f.report.python_version = NULL;
-	check_golden("chrometrace_fixture_no_names.json", &f.report);
-	report_fixture_free(&f);
+	report_fixture_check_golden("chrometrace_fixture_no_names.json", chrometrace_output__write,
+				    no_names);
 }
 
 /* Consecutive events share a span per frame of their common prefix. */
@@ -358,6 +335,7 @@ static void test_empty(void **state)
 static void test_errors(void **state)
 {
 	struct trace tr;
+	struct report_writer rw = {chrometrace_output__write, &tr.r};
 	char *buf = NULL;
 	size_t len = 0;
 	FILE *f, *full = fopen("/dev/full", "w");
@@ -374,15 +352,7 @@ static void test_errors(void **state)
 	tr.r.profile = tr.p;
 
 	/* every allocation failing in turn, without leaks */
-	for (long i = 0; i < 5; i++) {
-		f = open_memstream(&buf, &len);
-		fault_countdown = i;
-		assert_int_equal(chrometrace_output__write(&tr.r, f), -ENOMEM);
-		fault_countdown = -1;
-		fclose(f);
-		free(buf);
-		buf = NULL;
-	}
+	assert_true(fault_each_allocation(report_writer_to_null, &rw) >= 5);
 
 	/* a failed write is reported with its errno */
 	assert_non_null(full);

@@ -11,44 +11,13 @@
 #include "flamegraph_output.c"
 #include "fault_alloc_end.h"
 
-#include "golden.h"
 #include "report_fixture.h"
-
-static int write_flamegraph(const void *ctx, FILE *out)
-{
-	return flamegraph_output__write(ctx, out);
-}
-
-/* The golden check, and a copy in $PYEBPF_WRITE_FIXTURE_OUTPUTS. */
-static void check_golden(const char *name, const struct report *r)
-{
-	assert_int_equal(golden_check_output(name, write_flamegraph, r), 0);
-}
+#include "writer_output.h"
 
 /* flamegraph_output__write() into a string; free() it. */
 static char *render(const struct report *r)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(flamegraph_output__write(r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(strlen(buf), len);
-	return buf;
-}
-
-static void expect_contains(const char *haystack, const char *needle)
-{
-	if (!strstr(haystack, needle))
-		fail_msg("missing '%s'", needle);
-}
-
-static void expect_not_contains(const char *haystack, const char *needle)
-{
-	if (strstr(haystack, needle))
-		fail_msg("unexpected '%s'", needle);
+	return report_output_text(flamegraph_output__write, r);
 }
 
 /* The fill of the frame whose title starts with `title`. */
@@ -68,21 +37,18 @@ static void fill_of(const char *doc, const char *title, char fill[8])
 
 static void test_golden_fixture(void **state)
 {
-	struct report_fixture f;
+	report_fixture_check_golden("flamegraph_fixture.svg", flamegraph_output__write, NULL);
+}
 
-	report_fixture_init(&f);
-	check_golden("flamegraph_fixture.svg", &f.report);
-	report_fixture_free(&f);
+static void show_threads(struct report_fixture *f)
+{
+	f->report.show_threads = true;
 }
 
 static void test_golden_fixture_threads(void **state)
 {
-	struct report_fixture f;
-
-	report_fixture_init(&f);
-	f.report.show_threads = true;
-	check_golden("flamegraph_fixture_threads.svg", &f.report);
-	report_fixture_free(&f);
+	report_fixture_check_golden("flamegraph_fixture_threads.svg", flamegraph_output__write,
+				    show_threads);
 }
 
 static void test_fixture_content(void **state)
@@ -228,25 +194,11 @@ static void test_errors(void **state)
 static void test_out_of_memory(void **state)
 {
 	struct report_fixture f;
-	int failures = 0;
+	struct report_writer rw = {flamegraph_output__write, &f.report};
 
 	report_fixture_init(&f);
 	f.report.show_threads = true;
-	for (long n = 0;; n++) {
-		FILE *out = fopen("/dev/null", "w");
-		int err;
-
-		assert_non_null(out);
-		fault_countdown = n;
-		err = flamegraph_output__write(&f.report, out);
-		fault_countdown = -1;
-		fclose(out);
-		if (!err)
-			break;
-		assert_int_equal(err, -ENOMEM);
-		failures++;
-	}
-	assert_true(failures >= 2);
+	assert_true(fault_each_allocation(report_writer_to_null, &rw) >= 2);
 	report_fixture_free(&f);
 }
 

@@ -4,19 +4,8 @@
 #include "folded_output.c"
 #include "fault_alloc_end.h"
 
-static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
-{
-	uint32_t id = UINT32_MAX;
-
-	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, function, file, line, &id),
-			 0);
-	return id;
-}
-
-static void add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
-{
-	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, frames, n, weight, NULL), 0);
-}
+#include "profile_build.h"
+#include "writer_output.h"
 
 /* folded_output__write() of a bare profile */
 static int folded_write(const struct profile *p, FILE *out)
@@ -26,18 +15,12 @@ static int folded_write(const struct profile *p, FILE *out)
 	return folded_output__write(&r, out);
 }
 
-/* folded_write into a string; free() it */
+/* folded_output__write() of a bare profile into a string; free() it */
 static char *folded(const struct profile *p)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
+	struct report r = {.profile = p};
 
-	assert_non_null(f);
-	assert_int_equal(folded_write(p, f), 0);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(strlen(buf), len);
-	return buf;
+	return report_output_text(folded_output__write, &r);
 }
 
 static void test_golden(void **state)

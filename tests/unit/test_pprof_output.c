@@ -17,21 +17,16 @@
 #include "pprof_output.c"
 #include "fault_alloc_end.h"
 
-#include "golden.h"
+#include "profile_build.h"
 #include "report_fixture.h"
+#include "writer_output.h"
 
 typedef Perftools__Profiles__Profile pprof_msg;
 
 /* pprof_output__write into memory; *len gets the length. free() it. */
 static unsigned char *write_gz(const struct report *r, size_t *len)
 {
-	char *buf = NULL;
-	FILE *f = open_memstream(&buf, len);
-
-	assert_non_null(f);
-	assert_int_equal(pprof_output__write(r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	return (unsigned char *)buf;
+	return (unsigned char *)report_output(pprof_output__write, r, len);
 }
 
 /* The gzip member's payload; checks the header is reproducible (no name,
@@ -262,23 +257,19 @@ static int dump(const void *ctx, FILE *f)
 	return ferror(f) ? -EIO : 0;
 }
 
-static int write_pprof(const void *ctx, FILE *out)
-{
-	return pprof_output__write(ctx, out);
-}
-
 /* The fixture's output, checked as a text dump against the golden file;
  * the gzipped file itself goes to $PYEBPF_WRITE_FIXTURE_OUTPUTS for
  * go tool pprof. */
 static void test_golden(void **state)
 {
 	struct report_fixture fx;
+	struct report_writer gz = {pprof_output__write, &fx.report};
 	pprof_msg *m;
 
 	report_fixture_init(&fx);
 	m = decode(&fx.report);
 	assert_int_equal(golden_check_writer("pprof_fixture.txt", dump, m), 0);
-	assert_int_equal(fixture_output_save("pprof_fixture.pb.gz", write_pprof, &fx.report), 0);
+	assert_int_equal(fixture_output_save("pprof_fixture.pb.gz", report_writer_write, &gz), 0);
 	perftools__profiles__profile__free_unpacked(m, NULL);
 	report_fixture_free(&fx);
 }
@@ -431,15 +422,6 @@ static void test_modes(void **state)
 	report_fixture_free(&fx);
 }
 
-static uint32_t frame(struct profile *p, enum profile_frame_kind kind, const char *function,
-		      const char *file, int line)
-{
-	uint32_t id;
-
-	assert_int_equal(profile__intern_frame(p, kind, function, file, line, &id), 0);
-	return id;
-}
-
 /* Sample-count weights: count = weight, cpu = weight * period; a stack
  * without a thread has no labels; an empty report field is left out. */
 static void test_sample_units(void **state)
@@ -579,25 +561,10 @@ static void test_errors(void **state)
 static void test_out_of_memory(void **state)
 {
 	struct report_fixture fx;
-	FILE *f = fopen("/dev/null", "w");
-	long n;
+	struct report_writer rw = {pprof_output__write, &fx.report};
 
-	assert_non_null(f);
 	report_fixture_init(&fx);
-	for (n = 0; n < 10000; n++) {
-		int err;
-
-		fault_countdown = n;
-		err = pprof_output__write(&fx.report, f);
-		if (fault_countdown >= 0) { /* no allocation failed */
-			assert_int_equal(err, 0);
-			break;
-		}
-		assert_int_equal(err, -ENOMEM);
-	}
-	fault_countdown = -1;
-	assert_true(n > 10 && n < 10000);
-	fclose(f);
+	assert_true(fault_each_allocation(report_writer_to_null, &rw) > 10);
 	report_fixture_free(&fx);
 }
 

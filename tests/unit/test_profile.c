@@ -7,14 +7,7 @@
 #include "profile.c"
 #include "fault_alloc_end.h"
 
-static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
-{
-	uint32_t id = UINT32_MAX;
-
-	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, function, file, line, &id),
-			 0);
-	return id;
-}
+#include "profile_build.h"
 
 static const char *label(struct profile *p, const char *function, const char *file, int line)
 {

@@ -85,12 +85,14 @@ static const char *base_name(const char *path)
 static void check_bpf_config(const struct python_process *pp);
 
 /*
- * Inspect a live `python` of version 3.<minor>. `binary`: the expected
- * interpreter file, or NULL for "a libpython3.<minor> shared object".
+ * Inspect a live `python` of version 3.<minor>. Its interpreter is in a
+ * libpython3.<minor> shared object (pyenv's), or for LIVE_PYTHON_DEBIAN
+ * the executable itself.
  */
-static void check_interpreter(struct live_python *lp, const char *python, int minor,
-			      const char *binary)
+static void check_interpreter(void **state, const char *python, int minor)
 {
+	struct live_python *lp = *state;
+	const char *binary = strcmp(python, LIVE_PYTHON_DEBIAN) ? NULL : LIVE_PYTHON_DEBIAN;
 	struct python_process pp;
 	struct child_report r;
 	char why[512] = "", real[PATH_MAX], lib[32];
@@ -141,41 +143,7 @@ static void check_interpreter(struct live_python *lp, const char *python, int mi
 	check_bpf_config(&pp);
 }
 
-static void check_pyenv(void **state, int minor)
-{
-	char python[4200];
-
-	if (!live_python_pyenv(3, minor, python, sizeof(python))) {
-		print_message("skipping: no pyenv Python 3.%d\n", minor);
-		skip();
-	}
-	check_interpreter(*state, python, minor, NULL);
-}
-
-#define PYENV_TEST(minor)                            \
-	static void test_live_3##minor(void **state) \
-	{                                            \
-		check_pyenv(state, minor);           \
-	}
-
-PYENV_TEST(6)
-PYENV_TEST(7)
-PYENV_TEST(8)
-PYENV_TEST(9)
-PYENV_TEST(10)
-PYENV_TEST(11)
-PYENV_TEST(12)
-PYENV_TEST(13)
-
-static void test_live_debian_311(void **state)
-{
-	if (access("/usr/bin/python3.11", X_OK)) {
-		print_message("skipping: no /usr/bin/python3.11\n");
-		skip();
-	}
-	/* Debian links the interpreter into the executable */
-	check_interpreter(*state, "/usr/bin/python3.11", 11, "/usr/bin/python3.11");
-}
+LIVE_PYTHON_TESTS(test_live, check_interpreter)
 
 /* ---- processes that are not supported Pythons ----------------------------- */
 
@@ -420,21 +388,6 @@ static const char idle_script[] = "import sys, time\n"
 #define MAX_SPINNERS 4
 #define MAX_TSTATES 64
 
-/* 0 for Debian's /usr/bin/python3.11, else the pyenv 3.<minor>. */
-static void gil_python(int minor, char *buf, size_t n)
-{
-	if (!minor) {
-		if (access("/usr/bin/python3.11", X_OK)) {
-			print_message("skipping: no /usr/bin/python3.11\n");
-			skip();
-		}
-		snprintf(buf, n, "/usr/bin/python3.11");
-	} else if (!live_python_pyenv(3, minor, buf, n)) {
-		print_message("skipping: no pyenv Python 3.%d\n", minor);
-		skip();
-	}
-}
-
 static void sleep_ms(long ms)
 {
 	nanosleep(&(struct timespec){.tv_sec = ms / 1000, .tv_nsec = ms % 1000 * 1000000}, NULL);
@@ -542,16 +495,15 @@ static void check_gil_addresses(const struct python_process *pp)
 		assert_int_equal(base, pp->runtime_addr + (uint64_t)g->runtime_gil);
 }
 
-static void check_gil_busy(void **state, int minor)
+static void check_gil_busy(void **state, const char *python, int minor)
 {
 	struct live_python *lp = *state;
 	struct python_process pp;
-	char python[4200], line[512];
+	char line[512];
 	uint64_t ident, tstate[MAX_TSTATES], thread_id[MAX_TSTATES], busy = 0;
 	int locked_1 = 0, holder_busy = 0, holder_known = 0, i;
 	size_t n, k;
 
-	gil_python(minor, python, sizeof(python));
 	start_gil_target(lp, python, busy_script, "1", line, sizeof(line), &pp);
 	ident = strtoull(line, NULL, 10);
 	n = thread_states(&pp, tstate, thread_id);
@@ -623,14 +575,13 @@ static bool is_switch_wait(const struct python_process *pp, uint64_t addr)
 /* Two spinners take turns: the one without the GIL sleeps in futex() on the
  * GIL's condvars or mutexes, which is what the BPF side sees. The main
  * thread, in join(), waits on a lock of its own. */
-static void check_gil_waiters(void **state, int minor)
+static void check_gil_waiters(void **state, const char *python, int minor)
 {
 	struct live_python *lp = *state;
 	struct python_process pp;
-	char python[4200], line[512], path[64], self[32];
+	char line[512], path[64], self[32];
 	int spin_waits = 0, spin_in = 0, spin_switch = 0, main_waits = 0, main_in = 0, i;
 
-	gil_python(minor, python, sizeof(python));
 	start_gil_target(lp, python, busy_script, "2", line, sizeof(line), &pp);
 	snprintf(path, sizeof(path), "/proc/%d/task/%d/syscall", (int)lp->pid, (int)lp->pid);
 	if (access(path, R_OK)) {
@@ -683,14 +634,13 @@ static void check_gil_waiters(void **state, int minor)
 	assert_int_equal(main_in, 0);
 }
 
-static void check_gil_idle(void **state, int minor)
+static void check_gil_idle(void **state, const char *python, int minor)
 {
 	struct live_python *lp = *state;
 	struct python_process pp;
-	char python[4200], line[512];
+	char line[512];
 	int zero = 0, one = 0, uncreated = 0, i;
 
-	gil_python(minor, python, sizeof(python));
 	start_gil_target(lp, python, idle_script, NULL, line, sizeof(line), &pp);
 	check_gil_addresses(&pp);
 	for (i = 0; i < GIL_SAMPLES; i++) {
@@ -738,16 +688,15 @@ static int launched_teardown(void **state)
 	return 0;
 }
 
-static void check_gil_launched(void **state, int minor)
+static void check_gil_launched(void **state, const char *python, int minor)
 {
 	pid_t *child = *state;
-	char python[4200], why[512] = "";
-	char *argv[] = {python, "-c", "import time; time.sleep(120)", NULL};
+	char why[512] = "";
+	char *argv[] = {(char *)python, "-c", "import time; time.sleep(120)", NULL};
 	struct python_process before, after;
 	uint64_t head = 0;
 	int status = 0, err = -1, tries;
 
-	gil_python(minor, python, sizeof(python));
 	assert_int_equal(launcher__start(argv, child, why, sizeof(why)), 0);
 	err = launcher__wait_for_python(*child, &before, &status, why, sizeof(why));
 	if (err)
@@ -775,62 +724,22 @@ static void check_gil_launched(void **state, int minor)
 		      (unsigned long long)after.gil.locked_addr);
 }
 
-#define GIL_TESTS(name, minor)                             \
-	static void test_gil_busy_##name(void **state)     \
-	{                                                  \
-		check_gil_busy(state, minor);              \
-	}                                                  \
-	static void test_gil_waiters_##name(void **state)  \
-	{                                                  \
-		check_gil_waiters(state, minor);           \
-	}                                                  \
-	static void test_gil_idle_##name(void **state)     \
-	{                                                  \
-		check_gil_idle(state, minor);              \
-	}                                                  \
-	static void test_gil_launched_##name(void **state) \
-	{                                                  \
-		check_gil_launched(state, minor);          \
-	}
-
-GIL_TESTS(36, 6)
-GIL_TESTS(37, 7)
-GIL_TESTS(38, 8)
-GIL_TESTS(39, 9)
-GIL_TESTS(310, 10)
-GIL_TESTS(311, 11)
-GIL_TESTS(312, 12)
-GIL_TESTS(313, 13)
-GIL_TESTS(debian_311, 0)
+LIVE_PYTHON_TESTS(test_gil_busy, check_gil_busy)
+LIVE_PYTHON_TESTS(test_gil_waiters, check_gil_waiters)
+LIVE_PYTHON_TESTS(test_gil_idle, check_gil_idle)
+LIVE_PYTHON_TESTS(test_gil_launched, check_gil_launched)
 
 #define LIVE(t) cmocka_unit_test_setup_teardown(t, live_python_setup, live_python_teardown)
-#define LIVE_GIL(name)                                                                         \
-	LIVE(test_gil_busy_##name), LIVE(test_gil_waiters_##name), LIVE(test_gil_idle_##name), \
-		cmocka_unit_test_setup_teardown(test_gil_launched_##name, launched_setup,      \
-						launched_teardown)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bpf_config_tables),
-		LIVE(test_live_36),
-		LIVE(test_live_37),
-		LIVE(test_live_38),
-		LIVE(test_live_39),
-		LIVE(test_live_310),
-		LIVE(test_live_311),
-		LIVE(test_live_312),
-		LIVE(test_live_313),
-		LIVE(test_live_debian_311),
-		LIVE_GIL(36),
-		LIVE_GIL(37),
-		LIVE_GIL(38),
-		LIVE_GIL(39),
-		LIVE_GIL(310),
-		LIVE_GIL(311),
-		LIVE_GIL(312),
-		LIVE_GIL(313),
-		LIVE_GIL(debian_311),
+		LIVE_PYTHON_TEST_LIST(test_live, live_python_setup, live_python_teardown),
+		LIVE_PYTHON_TEST_LIST(test_gil_busy, live_python_setup, live_python_teardown),
+		LIVE_PYTHON_TEST_LIST(test_gil_waiters, live_python_setup, live_python_teardown),
+		LIVE_PYTHON_TEST_LIST(test_gil_idle, live_python_setup, live_python_teardown),
+		LIVE_PYTHON_TEST_LIST(test_gil_launched, launched_setup, launched_teardown),
 		LIVE(test_not_python),
 		cmocka_unit_test(test_no_such_process),
 		LIVE(test_exited_process),

@@ -396,13 +396,10 @@ static void check_live_strings(struct live_python *lp, int minor)
 static void test_live_strings(void **state, int minor)
 {
 	struct live_python *lp = *state;
-	char python[4200];
+	char python[LIVE_PYTHON_PATH_MAX];
 	char *argv[] = {python, "-c", (char *)live_script, NULL};
 
-	if (!live_python_pyenv(3, minor, python, sizeof(python))) {
-		print_message("skipping: no pyenv Python 3.%d\n", minor);
-		skip();
-	}
+	live_python_pyenv_or_skip(minor, python, sizeof(python));
 	assert_int_equal(live_python_start(lp, argv), 0);
 	check_live_strings(lp, minor);
 }

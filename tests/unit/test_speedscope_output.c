@@ -11,52 +11,19 @@
 #include "speedscope_output.c"
 #include "fault_alloc_end.h"
 
-#include "golden.h"
+#include "profile_build.h"
 #include "report_fixture.h"
-
-static int write_speedscope(const void *ctx, FILE *out)
-{
-	return speedscope_output__write(ctx, out);
-}
-
-/* The golden check, and a copy in $PYEBPF_WRITE_FIXTURE_OUTPUTS. */
-static void check_golden(const char *name, const struct report *r)
-{
-	assert_int_equal(golden_check_output(name, write_speedscope, r), 0);
-}
+#include "writer_output.h"
 
 /* speedscope_output__write() into a string; free() it. */
 static char *speedscope(const struct report *r)
 {
-	char *buf = NULL;
-	size_t len = 0;
-	FILE *f = open_memstream(&buf, &len);
-
-	assert_non_null(f);
-	assert_int_equal(speedscope_output__write(r, f), 0);
-	assert_int_equal(fclose(f), 0);
-	assert_int_equal(strlen(buf), len);
-	return buf;
-}
-
-static void expect_contains(const char *haystack, const char *needle)
-{
-	if (!strstr(haystack, needle))
-		fail_msg("missing %s in:\n%s", needle, haystack);
-}
-
-static uint32_t frame(struct profile *p, enum profile_frame_kind kind, const char *function,
-		      const char *file, int line)
-{
-	uint32_t id = UINT32_MAX;
-
-	assert_int_equal(profile__intern_frame(p, kind, function, file, line, &id), 0);
-	return id;
+	return report_output_text(speedscope_output__write, r);
 }
 
 static uint32_t py(struct profile *p, const char *function, int line)
 {
-	return frame(p, PROFILE_FRAME_PYTHON, function, "/app/m.py", line);
+	return intern(p, function, "/app/m.py", line);
 }
 
 static uint32_t thread(struct profile *p, pid_t tid, const char *name)
@@ -69,31 +36,16 @@ static uint32_t thread(struct profile *p, pid_t tid, const char *name)
 	return id;
 }
 
-static void add(struct profile *p, uint32_t thread_id, const uint32_t *frames, size_t n,
-		uint64_t weight)
-{
-	assert_int_equal(profile__add(p, thread_id, frames, n, weight, NULL), 0);
-}
-
 static void test_golden_fixture(void **state)
 {
-	struct report_fixture f;
-
-	report_fixture_init(&f);
-	check_golden("speedscope_fixture.json", &f.report);
-	report_fixture_free(&f);
+	report_fixture_check_golden("speedscope_fixture.json", speedscope_output__write, NULL);
 }
 
 /* Before Python's thread names are known. */
 static void test_golden_fixture_no_names(void **state)
 {
-	struct report_fixture f;
-
-	report_fixture_init(&f);
-	for (uint32_t i = 0; i < profile__thread_count(f.profile); i++)
-		assert_int_equal(profile__set_thread_name(f.profile, i, NULL), 0);
-	check_golden("speedscope_fixture_no_names.json", &f.report);
-	report_fixture_free(&f);
+	report_fixture_check_golden("speedscope_fixture_no_names.json", speedscope_output__write,
+				    report_fixture_forget_thread_names);
 }
 
 static void test_escaping(void **state)
@@ -123,7 +75,7 @@ static void test_escaping(void **state)
 			   .command = "python3 -c \"print('\\t')\"\n"};
 	char *out;
 
-	add(p, t, f, 4, 1);
+	add_stack(p, t, f, 4, 1);
 	out = speedscope(&r);
 	expect_contains(out, "\"name\":\"q\\\"b\\\\s/\\b\\f\\n\\r\\t\\u001f\\u007f\","
 			     "\"file\":\"/a\\\"b.py\"");
@@ -153,11 +105,11 @@ static void test_per_thread_split(void **state)
 	struct report r = {.profile = p, .unit = REPORT_SAMPLES, .period_ns = 10000000, .pid = 100};
 	char *out;
 
-	add(p, late, (uint32_t[]){a, b}, 2, 1);
-	add(p, PROFILE_NO_THREAD, (uint32_t[]){b}, 1, 9);
-	add(p, early, (uint32_t[]){a}, 1, 2);
-	add(p, main_, (uint32_t[]){b, a}, 2, 3);
-	add(p, early, (uint32_t[]){b}, 1, 4);
+	add_stack(p, late, (uint32_t[]){a, b}, 2, 1);
+	add_stack(p, PROFILE_NO_THREAD, (uint32_t[]){b}, 1, 9);
+	add_stack(p, early, (uint32_t[]){a}, 1, 2);
+	add_stack(p, main_, (uint32_t[]){b, a}, 2, 3);
+	add_stack(p, early, (uint32_t[]){b}, 1, 4);
 	out = speedscope(&r);
 	assert_string_equal(
 		out,
@@ -202,9 +154,9 @@ static void test_seconds(void **state)
 	struct report r = {.profile = p, .unit = REPORT_SAMPLES, .period_ns = 10101010};
 	char *out;
 
-	add(p, t, &a, 1, 3);
-	add(p, t, &b, 1, 100);
-	add(p, t, &c, 1, 4000000000000ULL); /* times the period: > 2^64 ns */
+	add_stack(p, t, &a, 1, 3);
+	add_stack(p, t, &b, 1, 100);
+	add_stack(p, t, &c, 1, 4000000000000ULL); /* times the period: > 2^64 ns */
 	out = speedscope(&r);
 	expect_contains(out, "\"endValue\":40404040001.04040403,");
 	expect_contains(out, "\"weights\":[0.03030303,1.010101,40404040000]}");
@@ -255,10 +207,10 @@ static void test_same_profile_same_bytes(void **state)
 	for (int i = 0; i < 64; i++) {
 		int j = 63 - i;
 
-		add(p, pt[i % 2], (uint32_t[]){pf[i % 5], pf[i / 5 % 5], pf[i / 25]}, 1 + i % 3,
-		    i + 1);
-		add(q, qt[j % 2], (uint32_t[]){qf[j % 5], qf[j / 5 % 5], qf[j / 25]}, 1 + j % 3,
-		    j + 1);
+		add_stack(p, pt[i % 2], (uint32_t[]){pf[i % 5], pf[i / 5 % 5], pf[i / 25]},
+			  1 + i % 3, i + 1);
+		add_stack(q, qt[j % 2], (uint32_t[]){qf[j % 5], qf[j / 5 % 5], qf[j / 25]},
+			  1 + j % 3, j + 1);
 	}
 	pout = speedscope(&rp);
 	qout = speedscope(&rq);
@@ -299,9 +251,10 @@ static void test_errors(void **state)
 	struct profile *p = profile__new();
 	uint32_t a = py(p, "a", 1);
 	struct report r = {.profile = p, .unit = REPORT_SAMPLES, .period_ns = 1};
+	struct report_writer rw = {speedscope_output__write, &r};
 	FILE *full = fopen("/dev/full", "w");
 
-	add(p, PROFILE_NO_THREAD, &a, 1, 1);
+	add_stack(p, PROFILE_NO_THREAD, &a, 1, 1);
 	assert_int_equal(speedscope_output__write(NULL, stdout), -EINVAL);
 	assert_int_equal(speedscope_output__write(&r, NULL), -EINVAL);
 	r.profile = NULL;
@@ -309,17 +262,7 @@ static void test_errors(void **state)
 	r.profile = p;
 
 	/* every allocation failing in turn, without leaks */
-	for (long i = 0; i < 3; i++) {
-		char *buf = NULL;
-		size_t len = 0;
-		FILE *f = open_memstream(&buf, &len);
-
-		fault_countdown = i;
-		assert_int_equal(speedscope_output__write(&r, f), -ENOMEM);
-		fault_countdown = -1;
-		fclose(f);
-		free(buf);
-	}
+	assert_true(fault_each_allocation(report_writer_to_null, &rw) >= 3);
 
 	/* a failed write is reported with its errno */
 	assert_non_null(full);

@@ -4,19 +4,7 @@
 #include "summary.c"
 #include "fault_alloc_end.h"
 
-static uint32_t intern(struct profile *p, const char *function, const char *file, int line)
-{
-	uint32_t id = UINT32_MAX;
-
-	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, function, file, line, &id),
-			 0);
-	return id;
-}
-
-static void add(struct profile *p, const uint32_t *frames, size_t n, uint64_t weight)
-{
-	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, frames, n, weight, NULL), 0);
-}
+#include "profile_build.h"
 
 static void assert_row(const struct summary_row *row, const char *function, const char *file,
 		       uint64_t self, uint64_t total)

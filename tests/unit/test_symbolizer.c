@@ -294,21 +294,22 @@ static void expect_error_frame(int err, int want_err, const struct resolved_fram
 	assert_int_equal(out->line, -1);
 }
 
-static void check_interpreter(struct live_python *lp, const char *python)
+static void check_interpreter(void **state, const char *python, int minor)
 {
+	struct live_python *lp = *state;
 	struct python_process pp;
 	struct symbolizer *sym;
 	struct resolved_frame out;
 	struct child c;
 	char why[512] = "";
-	int err, minor;
+	int err;
 
 	start_child(lp, python, &c);
 	err = python_process__inspect(lp->pid, &pp, why, sizeof(why));
 	if (err)
 		fail_msg("inspect %s: %d: %s", python, err, why);
 	assert_int_not_equal(pp.code_type_addr, 0);
-	minor = pp.layout.minor;
+	assert_int_equal(pp.layout.minor, minor);
 
 	sym = symbolizer__new(lp->pid, &pp.layout, pp.code_type_addr);
 	assert_non_null(sym);
@@ -413,47 +414,12 @@ static void check_interpreter(struct live_python *lp, const char *python)
 	symbolizer__free(sym);
 }
 
-static void check_pyenv(void **state, int minor)
-{
-	char python[4200];
-
-	if (!live_python_pyenv(3, minor, python, sizeof(python))) {
-		print_message("skipping: no pyenv Python 3.%d\n", minor);
-		skip();
-	}
-	check_interpreter(*state, python);
-}
-
-#define PYENV_TEST(minor)                            \
-	static void test_live_3##minor(void **state) \
-	{                                            \
-		check_pyenv(state, minor);           \
-	}
-
-PYENV_TEST(6)
-PYENV_TEST(7)
-PYENV_TEST(8)
-PYENV_TEST(9)
-PYENV_TEST(10)
-PYENV_TEST(11)
-PYENV_TEST(12)
-PYENV_TEST(13)
-
-static void test_live_debian_311(void **state)
-{
-	if (access("/usr/bin/python3.11", X_OK)) {
-		print_message("skipping: no /usr/bin/python3.11\n");
-		skip();
-	}
-	check_interpreter(*state, "/usr/bin/python3.11");
-}
+LIVE_PYTHON_TESTS(test_live, check_interpreter)
 
 static void test_free_null(void **state)
 {
 	symbolizer__free(NULL);
 }
-
-#define LIVE(t) cmocka_unit_test_setup_teardown(t, live_python_setup, live_python_teardown)
 
 int main(void)
 {
@@ -462,15 +428,7 @@ int main(void)
 		cmocka_unit_test(test_offset_310),
 		cmocka_unit_test(test_offset_locations),
 		cmocka_unit_test(test_free_null),
-		LIVE(test_live_36),
-		LIVE(test_live_37),
-		LIVE(test_live_38),
-		LIVE(test_live_39),
-		LIVE(test_live_310),
-		LIVE(test_live_311),
-		LIVE(test_live_312),
-		LIVE(test_live_313),
-		LIVE(test_live_debian_311),
+		LIVE_PYTHON_TEST_LIST(test_live, live_python_setup, live_python_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);

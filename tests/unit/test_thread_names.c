@@ -232,8 +232,9 @@ static int counting_read(void *ctx, uint64_t addr, void *buf, size_t len)
 	return remote_read(c->pid, addr, buf, len);
 }
 
-static void check_live(struct live_python *lp, const char *python, int minor)
+static void check_live(void **state, const char *python, int minor)
 {
+	struct live_python *lp = *state;
 	struct live_target *lt = calloc(1, sizeof(*lt));
 	struct thread_names *tn, *counted;
 	struct counting cnt = {0};
@@ -845,30 +846,28 @@ static void check_synthetic(int minor)
 	free_image(&im);
 }
 
-static void test_synthetic_37(void **state)
-{
-	check_synthetic(7);
-}
+/*
+ * test_NAME_37 ... test_NAME_313: check(minor) for every version whose
+ * objects the synthetic images lay out; SYNTH_TEST_LIST(NAME) lists them.
+ */
+#define SYNTH_TEST(name, check, minor)                   \
+	static void test_##name##_3##minor(void **state) \
+	{                                                \
+		check(minor);                            \
+	}
+#define SYNTH_TESTS(name, check)    \
+	SYNTH_TEST(name, check, 7)  \
+	SYNTH_TEST(name, check, 10) \
+	SYNTH_TEST(name, check, 11) \
+	SYNTH_TEST(name, check, 12) \
+	SYNTH_TEST(name, check, 13)
 
-static void test_synthetic_310(void **state)
-{
-	check_synthetic(10);
-}
+#define SYNTH_TEST_LIST(name)                                                             \
+	cmocka_unit_test(test_##name##_37), cmocka_unit_test(test_##name##_310),          \
+		cmocka_unit_test(test_##name##_311), cmocka_unit_test(test_##name##_312), \
+		cmocka_unit_test(test_##name##_313)
 
-static void test_synthetic_311(void **state)
-{
-	check_synthetic(11);
-}
-
-static void test_synthetic_312(void **state)
-{
-	check_synthetic(12);
-}
-
-static void test_synthetic_313(void **state)
-{
-	check_synthetic(13);
-}
+SYNTH_TESTS(synthetic, check_synthetic)
 
 /* ---- hostile memory ------------------------------------------------------- */
 
@@ -947,30 +946,7 @@ static void check_mutations(int minor)
 	free_image(&im);
 }
 
-static void test_mutations_37(void **state)
-{
-	check_mutations(7);
-}
-
-static void test_mutations_310(void **state)
-{
-	check_mutations(10);
-}
-
-static void test_mutations_311(void **state)
-{
-	check_mutations(11);
-}
-
-static void test_mutations_312(void **state)
-{
-	check_mutations(12);
-}
-
-static void test_mutations_313(void **state)
-{
-	check_mutations(13);
-}
+SYNTH_TESTS(mutations, check_mutations)
 
 static uint64_t xorshift(uint64_t *s)
 {
@@ -1585,66 +1561,14 @@ static void test_live_pid_namespace(void **state)
 	free(lt);
 }
 
-static void check_pyenv(void **state, int minor)
-{
-	char python[4200];
-
-	if (!live_python_pyenv(3, minor, python, sizeof(python))) {
-		print_message("skipping: no pyenv Python 3.%d\n", minor);
-		skip();
-	}
-	check_live(*state, python, minor);
-}
-
-#define PYENV_TEST(minor)                            \
-	static void test_live_3##minor(void **state) \
-	{                                            \
-		check_pyenv(state, minor);           \
-	}
-
-PYENV_TEST(6)
-PYENV_TEST(7)
-PYENV_TEST(8)
-PYENV_TEST(9)
-PYENV_TEST(10)
-PYENV_TEST(11)
-PYENV_TEST(12)
-PYENV_TEST(13)
-
-/* Debian's stripped python3.11 is read with the 3.11 table */
-static void test_live_debian_311(void **state)
-{
-	if (access("/usr/bin/python3.11", X_OK)) {
-		print_message("skipping: no /usr/bin/python3.11\n");
-		skip();
-	}
-	check_live(*state, "/usr/bin/python3.11", 11);
-}
+LIVE_PYTHON_TESTS(test_live, check_live)
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-#define LIVE(t) cmocka_unit_test_setup_teardown(t, live_python_setup, live_python_teardown)
-		LIVE(test_live_36),
-		LIVE(test_live_37),
-		LIVE(test_live_38),
-		LIVE(test_live_39),
-		LIVE(test_live_310),
-		LIVE(test_live_311),
-		LIVE(test_live_312),
-		LIVE(test_live_313),
-		LIVE(test_live_debian_311),
-#undef LIVE
-		cmocka_unit_test(test_synthetic_37),
-		cmocka_unit_test(test_synthetic_310),
-		cmocka_unit_test(test_synthetic_311),
-		cmocka_unit_test(test_synthetic_312),
-		cmocka_unit_test(test_synthetic_313),
-		cmocka_unit_test(test_mutations_37),
-		cmocka_unit_test(test_mutations_310),
-		cmocka_unit_test(test_mutations_311),
-		cmocka_unit_test(test_mutations_312),
-		cmocka_unit_test(test_mutations_313),
+		LIVE_PYTHON_TEST_LIST(test_live, live_python_setup, live_python_teardown),
+		SYNTH_TEST_LIST(synthetic),
+		SYNTH_TEST_LIST(mutations),
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_interp_cycle),
 		cmocka_unit_test(test_layouts_ok),
