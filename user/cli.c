@@ -23,6 +23,12 @@ enum {
 	OPT_THREADS,
 	OPT_NOLINENO,
 	OPT_FULL_FILENAMES,
+	OPT_SUBPROCESSES,
+	OPT_ALL,
+	OPT_COMM,
+	OPT_EXCLUDE_PID,
+	OPT_JSON,
+	OPT_REFRESH,
 };
 
 static const struct option long_options[] = {
@@ -40,6 +46,12 @@ static const struct option long_options[] = {
 	{"function", no_argument, NULL, 'F'},
 	{"nolineno", no_argument, NULL, OPT_NOLINENO},
 	{"full-filenames", no_argument, NULL, OPT_FULL_FILENAMES},
+	{"subprocesses", no_argument, NULL, OPT_SUBPROCESSES},
+	{"all", no_argument, NULL, OPT_ALL},
+	{"comm", required_argument, NULL, OPT_COMM},
+	{"exclude-pid", required_argument, NULL, OPT_EXCLUDE_PID},
+	{"json", no_argument, NULL, OPT_JSON},
+	{"refresh", required_argument, NULL, OPT_REFRESH},
 	{"help", no_argument, NULL, 'h'},
 	{"version", no_argument, NULL, 'V'},
 	{NULL, 0, NULL, 0},
@@ -52,10 +64,16 @@ void cli_print_help(FILE *out)
 	      "Usage:\n"
 	      "  pyebpf [record] --pid PID [options]\n"
 	      "  pyebpf [record] [options] -- PROGRAM [ARGS...]\n"
+	      "  pyebpf [record] --all [--comm NAME] [--exclude-pid PID] [options]\n"
+	      "  pyebpf dump --pid PID [--json] [--subprocesses]\n"
+	      "  pyebpf top --pid PID [options] | pyebpf top [options] -- PROGRAM [ARGS...]\n"
+	      "  pyebpf completions bash|zsh|fish\n"
 	      "\n"
-	      "Profiles a running CPython process without stopping or changing it, or starts\n"
-	      "PROGRAM and profiles it from its first Python frame until it exits. Runs until\n"
-	      "Ctrl-C, --duration, or the target's exit, then writes the profile.\n"
+	      "record profiles a running CPython process without stopping or changing it, or\n"
+	      "starts PROGRAM and profiles it from its first Python frame until it exits. It\n"
+	      "runs until Ctrl-C, --duration, or the target's exit, then writes the profile.\n"
+	      "dump prints every thread's Python stack, now; top shows the hottest functions\n"
+	      "live, refreshed every second.\n"
 	      "\n"
 	      "Options:\n"
 	      "  -p, --pid PID          profile the running process PID (decimal or 0x hex)\n"
@@ -86,6 +104,15 @@ void cli_print_help(FILE *out)
 	      "      --nolineno         no line numbers\n"
 	      "      --full-filenames   full paths, not package-relative ones like\n"
 	      "                         requests/api.py\n"
+	      "      --subprocesses     also the target's child processes, those started later\n"
+	      "                         too; each under a root frame naming its process\n"
+	      "      --all              every Python process on the host, also those started\n"
+	      "                         later\n"
+	      "      --comm NAME        with --all: only processes whose command name is NAME\n"
+	      "                         (repeat for several)\n"
+	      "      --exclude-pid PID  with --all: never this process (repeat for several)\n"
+	      "      --json             dump: JSON instead of text\n"
+	      "      --refresh SECS     top: seconds between refreshes (default 1)\n"
 	      "  -h, --help             show this help\n"
 	      "  -V, --version          show the version\n"
 	      "\n"
@@ -96,6 +123,9 @@ void cli_print_help(FILE *out)
 	      "  sudo pyebpf -p 1234 -d 10 -o profile.pb.gz   # go tool pprof, Pyroscope\n"
 	      "  sudo pyebpf record -f raw -o out.folded -- python3 app.py --port 8000\n"
 	      "  sudo pyebpf --pid 1234 --idle --threads -d 30   # where does the time go?\n"
+	      "  sudo pyebpf dump --pid 1234                  # what is it doing right now?\n"
+	      "  sudo pyebpf top --pid 1234\n"
+	      "  sudo pyebpf --all -d 60 -o host.svg          # every Python process\n"
 	      "\n"
 	      "Needs root (or CAP_BPF, CAP_PERFMON and CAP_SYS_PTRACE) and a kernel with BTF.\n",
 	      out);
@@ -130,6 +160,16 @@ static const struct {
 	{".trace.json", FORMAT_CHROMETRACE},
 	{".chrometrace.json", FORMAT_CHROMETRACE},
 };
+
+const struct option *cli_long_options(void)
+{
+	return long_options;
+}
+
+const char *cli_format_name_at(size_t i)
+{
+	return i < sizeof(formats) / sizeof(formats[0]) ? formats[i].name : NULL;
+}
 
 const char *cli_format_extension(enum output_format format)
 {
@@ -181,6 +221,116 @@ static int parse_uint(const char *s, unsigned long max, unsigned long *out)
 	return 0;
 }
 
+/* `completions SHELL`: nothing else. */
+static int parse_completions(int argc, char **argv, struct cli_options *opts, FILE *err)
+{
+	static const struct {
+		const char *name;
+		enum cli_shell shell;
+	} shells[] = {{"bash", SHELL_BASH}, {"zsh", SHELL_ZSH}, {"fish", SHELL_FISH}};
+
+	if (argc != 2) {
+		fprintf(err, "pyebpf: completions needs one shell: bash, zsh or fish\n");
+		return -1;
+	}
+	for (size_t i = 0; i < sizeof(shells) / sizeof(shells[0]); i++) {
+		if (!strcmp(argv[1], shells[i].name)) {
+			opts->shell = shells[i].shell;
+			return 0;
+		}
+	}
+	fprintf(err, "pyebpf: unknown shell '%s': give bash, zsh or fish\n", argv[1]);
+	return -1;
+}
+
+/* Exactly one way to name what to profile: --pid, a program, or --all. */
+static int check_targets(const struct cli_options *o, FILE *err)
+{
+	int ways = !!o->pid + !!o->program + o->all;
+
+	if (ways == 0) {
+		fprintf(err, o->command == CLI_DUMP
+				     ? "pyebpf: dump needs --pid PID (see pyebpf --help)\n"
+				     : "pyebpf: nothing to profile: give --pid PID, -- PROGRAM or "
+				       "--all (see pyebpf --help)\n");
+		return -1;
+	}
+	if (ways > 1) {
+		fprintf(err, "pyebpf: give one of --pid, --all or a program to start, not "
+			     "several\n");
+		return -1;
+	}
+	if ((o->n_comm || o->n_exclude_pids) && !o->all) {
+		fprintf(err, "pyebpf: --comm and --exclude-pid narrow --all: give --all too\n");
+		return -1;
+	}
+	if (o->all && o->subprocesses) {
+		fprintf(err, "pyebpf: --all already follows every process: drop "
+			     "--subprocesses\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Flags that mean nothing for the command are errors, not silently
+ * ignored. */
+static int check_command_flags(const struct cli_options *o, bool format_given, FILE *err)
+{
+	const char *bad = NULL;
+
+	switch (o->command) {
+	case CLI_DUMP:
+		if (o->program || o->all)
+			bad = o->program ? "a program to start" : "--all";
+		else if (o->output || format_given)
+			bad = o->output ? "--output" : "--format";
+		else if (o->duration_s > 0)
+			bad = "--duration";
+		else if (o->time_mode != TIME_CPU)
+			bad = "--idle or --off-cpu";
+		else if (o->gil_only || o->kernel)
+			bad = o->gil_only ? "--gil" : "--kernel";
+		break;
+	case CLI_TOP:
+		if (o->output || format_given)
+			bad = o->output ? "--output" : "--format";
+		else if (o->json)
+			bad = "--json";
+		break;
+	case CLI_RECORD:
+		if (o->json)
+			bad = "--json";
+		break;
+	default:
+		break;
+	}
+	if (bad) {
+		fprintf(err, "pyebpf: %s does not take %s (see pyebpf --help)\n",
+			cli_command_name(o->command), bad);
+		return -1;
+	}
+	return 0;
+}
+
+const char *cli_command_name(enum cli_command c)
+{
+	switch (c) {
+	case CLI_RECORD:
+		return "record";
+	case CLI_DUMP:
+		return "dump";
+	case CLI_TOP:
+		return "top";
+	case CLI_COMPLETIONS:
+		return "completions";
+	case CLI_HELP:
+		return "help";
+	case CLI_VERSION:
+		return "version";
+	}
+	return "?";
+}
+
 int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 {
 	unsigned long v;
@@ -193,11 +343,31 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 	opts->format = FORMAT_FLAMEGRAPH;
 	opts->max_frames = PYEBPF_DEFAULT_FRAMES;
 
+	opts->refresh_s = 1.0;
+
 	/* the subcommand is optional: `pyebpf --pid N` records */
-	if (argc > 1 && !strcmp(argv[1], "record")) {
-		argv++;
-		argc--;
+	if (argc > 1) {
+		static const struct {
+			const char *name;
+			enum cli_command command;
+		} commands[] = {
+			{"record", CLI_RECORD},
+			{"dump", CLI_DUMP},
+			{"top", CLI_TOP},
+			{"completions", CLI_COMPLETIONS},
+		};
+
+		for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+			if (strcmp(argv[1], commands[i].name))
+				continue;
+			opts->command = commands[i].command;
+			argv++;
+			argc--;
+			break;
+		}
 	}
+	if (opts->command == CLI_COMPLETIONS)
+		return parse_completions(argc, argv, opts, err);
 
 	optind = 0; /* 0, not 1: glibc then also forgets a half-read option cluster */
 	opterr = 0;
@@ -267,6 +437,47 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 		case OPT_FULL_FILENAMES:
 			opts->full_filenames = true;
 			break;
+		case OPT_SUBPROCESSES:
+			opts->subprocesses = true;
+			break;
+		case OPT_ALL:
+			opts->all = true;
+			break;
+		case OPT_COMM:
+			if (!*optarg || opts->n_comm == CLI_MAX_FILTERS) {
+				fprintf(err, "pyebpf: %s --comm '%s': give 1 to %d names\n",
+					*optarg ? "too many" : "empty", optarg, CLI_MAX_FILTERS);
+				return -1;
+			}
+			opts->comm[opts->n_comm++] = optarg;
+			break;
+		case OPT_EXCLUDE_PID:
+			if (parse_uint(optarg, 0x7fffffff, &v) || v == 0) {
+				fprintf(err, "pyebpf: invalid --exclude-pid '%s'\n", optarg);
+				return -1;
+			}
+			if (opts->n_exclude_pids == CLI_MAX_FILTERS) {
+				fprintf(err, "pyebpf: too many --exclude-pid: at most %d\n",
+					CLI_MAX_FILTERS);
+				return -1;
+			}
+			opts->exclude_pids[opts->n_exclude_pids++] = (pid_t)v;
+			break;
+		case OPT_JSON:
+			opts->json = true;
+			break;
+		case OPT_REFRESH:
+			errno = 0;
+			opts->refresh_s = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !isfinite(opts->refresh_s) ||
+			    opts->refresh_s < 0.1 || opts->refresh_s > 3600) {
+				fprintf(err,
+					"pyebpf: invalid --refresh '%s': expected 0.1 to 3600 "
+					"seconds\n",
+					optarg);
+				return -1;
+			}
+			break;
 		case OPT_MAX_FRAMES:
 			if (parse_uint(optarg, PYEBPF_MAX_FRAMES, &v) || v == 0) {
 				fprintf(err,
@@ -323,14 +534,7 @@ int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err)
 	/* -f wins; else the output's name says, else the default */
 	if (!format_given && opts->output)
 		cli_format_from_path(opts->output, &opts->format);
-	if (!opts->pid && !opts->program) {
-		fprintf(err, "pyebpf: nothing to profile: give --pid PID or -- PROGRAM "
-			     "(see pyebpf --help)\n");
+	if (check_targets(opts, err) || check_command_flags(opts, format_given, err))
 		return -1;
-	}
-	if (opts->pid && opts->program) {
-		fprintf(err, "pyebpf: give either --pid or a program to start, not both\n");
-		return -1;
-	}
 	return 0;
 }

@@ -8,10 +8,23 @@
 #include <sys/types.h>
 
 enum cli_command {
-	CLI_RECORD = 0,
+	CLI_RECORD = 0,	 /* [record]: profile into a file */
+	CLI_DUMP,	 /* dump: every thread's Python stack, now */
+	CLI_TOP,	 /* top: a live table of the hottest functions */
+	CLI_COMPLETIONS, /* completions SHELL: print shell completions */
 	CLI_HELP,
 	CLI_VERSION,
 };
+
+/* Shells `pyebpf completions` writes for. */
+enum cli_shell {
+	SHELL_BASH = 0,
+	SHELL_ZSH,
+	SHELL_FISH,
+};
+
+/* Most --comm and --exclude-pid values. */
+#define CLI_MAX_FILTERS 32
 
 enum output_format {
 	FORMAT_FLAMEGRAPH = 0, /* SVG flame graph (the default, as py-spy) */
@@ -44,6 +57,21 @@ struct cli_options {
 	bool function_lines;  /* -F: a function's first line, not the current one */
 	bool no_line_numbers; /* --nolineno */
 	bool full_filenames;  /* --full-filenames: no package-relative names */
+
+	/* which processes (record, dump, top) */
+	bool subprocesses;		   /* --subprocesses: the target's children too, also
+					      those started later */
+	bool all;			   /* --all: every Python process on the host */
+	const char *comm[CLI_MAX_FILTERS]; /* --comm NAME: only processes whose
+					      comm (or executable's name) is one
+					      of these; with --all */
+	size_t n_comm;
+	pid_t exclude_pids[CLI_MAX_FILTERS]; /* --exclude-pid PID, with --all */
+	size_t n_exclude_pids;
+
+	bool json;	      /* dump --json */
+	enum cli_shell shell; /* completions SHELL */
+	double refresh_s;     /* top: seconds between refreshes (default 1) */
 };
 
 #define CLI_DEFAULT_RATE 100
@@ -55,6 +83,15 @@ struct cli_options {
 int cli_parse(int argc, char **argv, struct cli_options *opts, FILE *err);
 
 void cli_print_help(FILE *out);
+
+/* "record", "dump", "top", ... */
+const char *cli_command_name(enum cli_command c);
+
+/* Every long option, getopt's way (NULL-terminated), and the i-th format's
+ * name (NULL past the last): what shell completions offer. */
+struct option;
+const struct option *cli_long_options(void);
+const char *cli_format_name_at(size_t i);
 
 /* The file extension for a format's generated names, without the dot
  * ("svg", "speedscope.json"), and its -f name ("flamegraph"). */

@@ -1564,6 +1564,43 @@ def t_browser_chrometrace(ctx, py):
     return out_text.strip().splitlines()[-1] if out_text else "ok"
 
 
+def t_completions(ctx, py):
+    """`pyebpf completions SHELL`: each script is valid for its shell, and
+    bash and fish complete subcommands, flags and formats from it."""
+    scripts = {}
+    for shell in ("bash", "zsh", "fish"):
+        p = subprocess.run([PYEBPF, "completions", shell], stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=10)
+        if p.returncode != 0 or not p.stdout:
+            raise Fail("completions %s: exit status %d" % (shell, p.returncode),
+                       p.stderr.decode().splitlines())
+        scripts[shell] = ctx.path("pyebpf." + shell)
+        with open(scripts[shell], "wb") as f:
+            f.write(p.stdout)
+    for shell, check in (("bash", ["bash", "-n"]), ("zsh", ["zsh", "-n"]),
+                         ("fish", ["fish", "--no-execute"])):
+        if not shutil.which(check[0]):
+            raise Fail("%s is not installed (make deps installs it)" % check[0])
+        p = subprocess.run(check + [scripts[shell]], stdout=subprocess.PIPE,
+                           stderr=subprocess.STDOUT, timeout=10)
+        if p.returncode != 0:
+            raise Fail("the %s script does not parse" % shell, p.stdout.decode().splitlines())
+    bash = ('source %s; complete() { :; }; c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
+            'COMPREPLY=(); _pyebpf; echo "${COMPREPLY[*]}"; }; '
+            'c pyebpf d; c pyebpf -f s; c pyebpf --sub; c pyebpf completions z' % scripts["bash"])
+    got = subprocess.run(["bash", "-c", bash], stdout=subprocess.PIPE,
+                         timeout=10).stdout.decode().splitlines()
+    want = ["dump", "speedscope", "--subprocesses", "zsh"]
+    if got != want:
+        raise Fail("bash completes %s, want %s" % (got, want))
+    fish = 'source %s; complete -C "pyebpf --nolin"; complete -C "pyebpf -f p"' % scripts["fish"]
+    got = subprocess.run(["fish", "-c", fish], stdout=subprocess.PIPE,
+                         timeout=10).stdout.decode().split()
+    if "--nolineno" not in got or "pprof" not in got:
+        raise Fail("fish completes %s, want --nolineno and pprof" % got)
+    return "bash, zsh, fish parse; bash and fish complete commands, flags, formats"
+
+
 # --------------------------------------------------------------------------
 # run-control and error tests (once)
 
@@ -1810,6 +1847,7 @@ ONCE = [  # (name, function, needs a working kernel); run with the default inter
     ("sigint", t_sigint, True),
     ("target-exit", t_target_exit, True),
     ("summary", t_summary, True),
+    ("completions", t_completions, False),
     ("default-output-name", t_default_output_name, True),
     ("browser-flamegraph", t_browser_flamegraph, True),
     ("browser-speedscope", t_browser_speedscope, True),

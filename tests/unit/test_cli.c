@@ -517,9 +517,9 @@ static void test_target_required_and_exclusive(void **state)
 	EXPECT_FAIL("nothing to profile", "-r", "50");
 	EXPECT_FAIL("nothing to profile", "--");
 	EXPECT_FAIL("nothing to profile", "record", "-o", "x", "--");
-	EXPECT_FAIL("not both", "-p", "5", "--", "python3", "app.py");
-	EXPECT_FAIL("not both", "-p", "5", "python3");
-	EXPECT_FAIL("not both", "record", "--pid", "5", "record");
+	EXPECT_FAIL("not several", "-p", "5", "--", "python3", "app.py");
+	EXPECT_FAIL("not several", "-p", "5", "python3");
+	EXPECT_FAIL("not several", "record", "--pid", "5", "record");
 
 	/* no arguments at all */
 	{
@@ -561,6 +561,70 @@ static void test_parses_are_independent(void **state)
 	assert_string_equal(o.program[0], "python3");
 }
 
+/* dump, top and completions, and the flags that choose processes. */
+static void test_commands(void **state)
+{
+	struct cli_options o;
+
+	PARSE_OK(&o, "dump", "--pid", "42", "--json", "--subprocesses");
+	assert_int_equal(o.command, CLI_DUMP);
+	assert_int_equal(o.pid, 42);
+	assert_true(o.json);
+	assert_true(o.subprocesses);
+	PARSE_OK(&o, "top", "-p", "42", "--refresh", "0.5");
+	assert_int_equal(o.command, CLI_TOP);
+	assert_true(o.refresh_s == 0.5);
+	PARSE_OK(&o, "top", "--", "python3", "app.py");
+	assert_int_equal(o.command, CLI_TOP);
+	assert_non_null(o.program);
+	PARSE_OK(&o, "-p", "1");
+	assert_true(o.refresh_s == 1.0);
+	PARSE_OK(&o, "completions", "zsh");
+	assert_int_equal(o.command, CLI_COMPLETIONS);
+	assert_int_equal(o.shell, SHELL_ZSH);
+	PARSE_OK(&o, "completions", "fish");
+	assert_int_equal(o.shell, SHELL_FISH);
+	assert_string_equal(cli_command_name(CLI_DUMP), "dump");
+
+	EXPECT_FAIL("dump needs --pid PID", "dump");
+	EXPECT_FAIL("dump does not take --output", "dump", "-p", "1", "-o", "x.svg");
+	EXPECT_FAIL("dump does not take --format", "dump", "-p", "1", "-f", "raw");
+	EXPECT_FAIL("dump does not take --duration", "dump", "-p", "1", "-d", "3");
+	EXPECT_FAIL("dump does not take --idle or --off-cpu", "dump", "-p", "1", "--idle");
+	EXPECT_FAIL("dump does not take a program to start", "dump", "--", "python3");
+	EXPECT_FAIL("dump does not take --all", "dump", "--all");
+	EXPECT_FAIL("top does not take --output", "top", "-p", "1", "-o", "x.svg");
+	EXPECT_FAIL("record does not take --json", "-p", "1", "--json");
+	EXPECT_FAIL("invalid --refresh '0'", "top", "-p", "1", "--refresh", "0");
+	EXPECT_FAIL("completions needs one shell", "completions");
+	EXPECT_FAIL("unknown shell 'tcsh'", "completions", "tcsh");
+	EXPECT_FAIL("completions needs one shell", "completions", "bash", "zsh");
+}
+
+static void test_process_selection(void **state)
+{
+	struct cli_options o;
+
+	PARSE_OK(&o, "--all", "--comm", "gunicorn", "--comm", "celery", "--exclude-pid", "7");
+	assert_true(o.all);
+	assert_int_equal(o.n_comm, 2);
+	assert_string_equal(o.comm[1], "celery");
+	assert_int_equal(o.n_exclude_pids, 1);
+	assert_int_equal(o.exclude_pids[0], 7);
+	PARSE_OK(&o, "-p", "5", "--subprocesses");
+	assert_true(o.subprocesses);
+	assert_false(o.all);
+
+	EXPECT_FAIL("nothing to profile: give --pid PID, -- PROGRAM or --all", "-d", "1");
+	EXPECT_FAIL("give one of --pid, --all or a program", "--all", "-p", "3");
+	EXPECT_FAIL("give one of --pid, --all or a program", "-p", "3", "--", "python3");
+	EXPECT_FAIL("--comm and --exclude-pid narrow --all", "-p", "3", "--comm", "x");
+	EXPECT_FAIL("--comm and --exclude-pid narrow --all", "-p", "3", "--exclude-pid", "4");
+	EXPECT_FAIL("--all already follows every process", "--all", "--subprocesses");
+	EXPECT_FAIL("empty --comm", "--all", "--comm", "");
+	EXPECT_FAIL("invalid --exclude-pid 'x'", "--all", "--exclude-pid", "x");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -573,6 +637,8 @@ int main(void)
 		cmocka_unit_test(test_format_names),
 		cmocka_unit_test(test_format_from_output_name),
 		cmocka_unit_test(test_line_and_file_flags),
+		cmocka_unit_test(test_commands),
+		cmocka_unit_test(test_process_selection),
 		cmocka_unit_test(test_help_and_version),
 		cmocka_unit_test(test_help_text),
 		cmocka_unit_test(test_program_after_dashdash),
