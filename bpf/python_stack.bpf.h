@@ -114,6 +114,19 @@ static __always_inline __u64 thread_pointer(struct task_struct *task)
 #endif
 }
 
+/* The innermost frame of the thread state in scratch->tstate, or 0. */
+static __always_inline __u64 tstate_frame(const struct pyebpf_proc *proc,
+					  struct walk_scratch *scratch, struct task_struct *task)
+{
+	const struct pyebpf_py_offsets *off = &proc->off;
+	__u64 cframe;
+
+	if (off->tstate_frame >= 0)
+		return win_u64(scratch->tstate, off->tstate_frame, PYEBPF_TSTATE_WINDOW);
+	cframe = win_u64(scratch->tstate, off->tstate_cframe, PYEBPF_TSTATE_WINDOW);
+	return cframe ? read_user_u64(cframe + off->cframe_current_frame, task) : 0;
+}
+
 struct thread_lookup {
 	const struct pyebpf_proc *proc;
 	struct task_struct *task;
@@ -122,6 +135,7 @@ struct thread_lookup {
 	__u64 tstate;	  /* next thread state to look at, 0: next interpreter */
 	__u64 thread_ptr; /* the value PyThreadState.thread_id must have */
 	__u64 found;
+	__u64 frameless; /* the first match without a frame */
 	__u32 interps;
 };
 
@@ -144,10 +158,18 @@ static long thread_lookup_step(__u32 i, void *arg)
 		c->tstate = 0; /* torn list: try the next interpreter */
 		return 0;
 	}
+	/* 3.7 to 3.11 give a new thread state its creator's thread_id until
+	 * the new thread binds it: while a thread starts, two states match,
+	 * and the newer one, first in the list, has no frame yet. Prefer the
+	 * one with a frame; a thread that has none gets the first match. */
 	if (win_u64(c->scratch->tstate, off->tstate_thread_id, PYEBPF_TSTATE_WINDOW) ==
 	    c->thread_ptr) {
-		c->found = c->tstate;
-		return 1;
+		if (tstate_frame(c->proc, c->scratch, c->task)) {
+			c->found = c->tstate;
+			return 1;
+		}
+		if (!c->frameless)
+			c->frameless = c->tstate;
 	}
 	c->tstate = win_u64(c->scratch->tstate, off->tstate_next, PYEBPF_TSTATE_WINDOW);
 	return 0;
@@ -193,6 +215,11 @@ static __always_inline __u64 find_thread_state(const struct pyebpf_proc *proc,
 	};
 	stat_inc(PYEBPF_STAT_THREAD_WALKS);
 	bpf_loop(PYEBPF_MAX_THREADS + PYEBPF_MAX_INTERPRETERS, thread_lookup_step, &c, 0);
+	/* the window must hold the state returned */
+	if (!c.found && c.frameless &&
+	    !read_window(scratch->tstate, PYEBPF_TSTATE_WINDOW, proc->tstate_read_size, c.frameless,
+			 task))
+		c.found = c.frameless;
 
 	cached->tstate = c.found;
 	cached->retry_after = c.found ? 0 : now + tstate_retry_ns;
@@ -451,21 +478,14 @@ static __always_inline int read_python_stack(const struct pyebpf_proc *proc,
 	if (!scratch)
 		return -1;
 
-	tstate = find_thread_state(proc, scratch, now, task,
-				   sample->kind == PYEBPF_KIND_OFF_CPU);
+	tstate = find_thread_state(proc, scratch, now, task, sample->kind == PYEBPF_KIND_OFF_CPU);
 	sample->tstate = tstate;
 	if (!tstate) {
 		sample->flags |= PYEBPF_SAMPLE_NO_TSTATE;
 		return 0;
 	}
 
-	if (off->tstate_frame >= 0) {
-		frame = win_u64(scratch->tstate, off->tstate_frame, PYEBPF_TSTATE_WINDOW);
-	} else {
-		__u64 cframe = win_u64(scratch->tstate, off->tstate_cframe, PYEBPF_TSTATE_WINDOW);
-
-		frame = cframe ? read_user_u64(cframe + off->cframe_current_frame, task) : 0;
-	}
+	frame = tstate_frame(proc, scratch, task);
 
 	__u64 stack_chunk = off->tstate_datastack_chunk >= 0
 				    ? win_u64(scratch->tstate, off->tstate_datastack_chunk,
