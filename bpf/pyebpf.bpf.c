@@ -6,6 +6,9 @@
  *     and sends it to userspace through the `samples` ring buffer.
  *   - on_switch, on_wakeup (attached only for off-CPU profiling): time
  *     every interval a traced thread spends off CPU, and why (off_cpu.bpf.h).
+ *   - on_fork, on_exec, on_exit (attached only when following processes:
+ *     --subprocesses, --all): follow children, forget processes that exec()
+ *     or exit, and tell userspace (process_events.bpf.h, include/pyebpf.h).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -13,6 +16,7 @@
 #include <bpf/bpf_tracing.h>
 
 #include "off_cpu.bpf.h"
+#include "process_events.bpf.h"
 #include "python_stack.bpf.h"
 #include "records.bpf.h"
 
@@ -95,5 +99,64 @@ int BPF_PROG(on_wakeup, struct task_struct *task)
 
 	if (p && p->start_ns && !p->wakeup_ns)
 		p->wakeup_ns = bpf_ktime_get_ns();
+	return 0;
+}
+
+/* Every fork and clone on the machine; for threads and processes nobody
+ * follows, one or two hash lookups. */
+SEC("tp_btf/sched_process_fork")
+int BPF_PROG(on_fork, struct task_struct *parent, struct task_struct *child)
+{
+	__u32 ptgid = parent->tgid, ctgid = child->tgid;
+	const struct pyebpf_proc *proc;
+	__u8 one = 1;
+
+	if (child->pid != child->tgid || ptgid == ctgid)
+		return 0; /* a thread */
+	if (!is_followed(ptgid))
+		return 0;
+	if (!follow_all)
+		bpf_map_update_elem(&followed, &ctgid, &one, BPF_ANY);
+	proc = bpf_map_lookup_elem(&procs, &ptgid);
+	/* a vfork() child runs in its parent's memory until it exec()s */
+	if (!proc || child->mm == parent->mm)
+		return 0;
+	/* the same image at the same addresses: sample it from its first
+	 * instruction, before userspace has even heard of it */
+	if (bpf_map_update_elem(&procs, &ctgid, proc, BPF_ANY))
+		return 0; /* full: userspace registers it from the event */
+	send_process_event(PYEBPF_PROCESS_FORK, ctgid, ptgid, parent->comm);
+	return 0;
+}
+
+/* After the new image is in place, in the exec()ing task (which has the
+ * group's pid by then: other threads are gone). */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(on_exec, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	__u32 tgid = p->tgid;
+	bool registered = bpf_map_delete_elem(&procs, &tgid) == 0;
+
+	if (!registered && !is_followed(tgid))
+		return 0;
+	/* its cached thread state belongs to the old image */
+	bpf_task_storage_delete(&thread_cache, p);
+	send_process_event(PYEBPF_PROCESS_EXEC, tgid, 0, p->comm);
+	return 0;
+}
+
+/* Every thread exit on the machine; acts on the last one of a group. */
+SEC("tp_btf/sched_process_exit")
+int BPF_PROG(on_exit, struct task_struct *p)
+{
+	__u32 tgid = p->tgid;
+	bool registered, was_followed;
+
+	if (!group_dead(p))
+		return 0;
+	registered = bpf_map_delete_elem(&procs, &tgid) == 0;
+	was_followed = !follow_all && bpf_map_delete_elem(&followed, &tgid) == 0;
+	if (registered || was_followed)
+		send_process_event(PYEBPF_PROCESS_EXIT, tgid, 0, p->comm);
 	return 0;
 }

@@ -10,6 +10,9 @@
  *     their pending records, as if they had left the CPU at this moment.
  *   PYEBPF_FLUSH_OFF_CPU: when profiling stops, send the intervals of threads
  *     still off CPU, up to now.
+ *   PYEBPF_SNAPSHOT_DUMP: send every Python thread's stack as it is now, and
+ *     whether the thread is active (pyebpf dump). Nothing is stopped: a
+ *     running thread is read while it runs (see PYEBPF_KIND_DUMP).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -25,6 +28,38 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
 /* enum pyebpf_snapshot_mode, set by userspace before each run */
 __u32 mode;
+
+/*
+ * PYEBPF_SNAPSHOT_DUMP: one PYEBPF_KIND_DUMP record for `task`, unless it
+ * has no Python thread state (a native thread) or is a zombie.
+ */
+static __always_inline void dump_thread(const struct pyebpf_proc *proc, struct task_struct *task,
+					__u64 now)
+{
+	struct pyebpf_sample *s;
+	__u32 zero = 0;
+	bool active;
+
+	if (task->exit_state)
+		return;
+	/* the state first: reading the stack may sleep on a page fault.
+	 * TASK_RUNNING (0) is on a CPU or in a run queue; a thread on a CPU
+	 * that has set a sleeping state is on its way to sleep: idle */
+	active = task->__state == 0;
+	s = bpf_map_lookup_elem(&sample_scratch, &zero);
+	if (!s)
+		return;
+	record_init(s, PYEBPF_KIND_DUMP, now, task->tgid, task->pid, -1, PYEBPF_OFF_NONE);
+	if (read_python_stack(proc, s, now, task) || (s->flags & PYEBPF_SAMPLE_NO_TSTATE))
+		return;
+	if (active)
+		s->flags |= PYEBPF_SAMPLE_ACTIVE;
+	if (s->flags & PYEBPF_SAMPLE_READ_ERROR)
+		stat_inc(PYEBPF_STAT_READ_ERRORS);
+	if (s->flags & PYEBPF_SAMPLE_TRUNCATED)
+		stat_inc(PYEBPF_STAT_TRUNCATED);
+	send_sample(s);
+}
 
 SEC("iter.s/task")
 int snapshot_threads(struct bpf_iter__task *ctx)
@@ -42,6 +77,10 @@ int snapshot_threads(struct bpf_iter__task *ctx)
 	if (!proc)
 		return 0;
 	now = bpf_ktime_get_ns();
+	if (mode == PYEBPF_SNAPSHOT_DUMP) {
+		dump_thread(proc, task, now);
+		return 0;
+	}
 	p = bpf_task_storage_get(&off_cpu, task, 0, 0);
 
 	if (mode == PYEBPF_FLUSH_OFF_CPU) {

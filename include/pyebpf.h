@@ -149,11 +149,29 @@ enum pyebpf_frame_error {
 	(1u << 7) /* off-CPU: the thread was already off \
 		     CPU when profiling began; the time  \
 		     counts from then */
+/* dump: the thread was running on a CPU or runnable (waiting for one) when
+ * read, i.e. its scheduler state was TASK_RUNNING, what /proc shows as 'R'
+ * and py-spy calls active. Without it the thread was idle: asleep, blocked
+ * in the kernel (interruptible or not), or stopped. */
+#define PYEBPF_SAMPLE_ACTIVE (1u << 8)
 
 /* What a record measures. */
 enum pyebpf_sample_kind {
 	PYEBPF_KIND_CPU = 0,	 /* one cpu-clock sample: a sampling period on CPU */
 	PYEBPF_KIND_OFF_CPU = 1, /* one interval off CPU, exactly timed */
+	/* one thread's stack right now (pyebpf dump), read by the thread
+	 * iterator from another task (bpf_copy_from_user_task) whether the
+	 * thread sleeps or runs; a running thread's frames may change under
+	 * the read, which the walker tolerates like any torn memory (the
+	 * stack may then mix two moments, or end in an error frame). Flags:
+	 * PYEBPF_SAMPLE_ACTIVE, and the GIL state. `time_ns` is when it was
+	 * read; `cpu` the CPU the iterator ran on (not the thread's). Sent only
+	 * for threads with a Python thread state. */
+	PYEBPF_KIND_DUMP = 2,
+	/* not a sample: a struct pyebpf_process_event (process life events,
+	 * --subprocesses and --all), sent through the same ring buffer so it
+	 * arrives in order with the samples around it */
+	PYEBPF_KIND_PROCESS = 3,
 };
 
 /* Why a thread was off CPU, decided at switch-out (pyebpf_off_cpu_class). */
@@ -259,6 +277,8 @@ static inline enum pyebpf_off_class pyebpf_off_cpu_class(__u32 state, int preemp
 enum pyebpf_snapshot_mode {
 	PYEBPF_SNAPSHOT_OFF_CPU = 1, /* start timing threads already off CPU */
 	PYEBPF_FLUSH_OFF_CPU = 2,    /* send the intervals still open */
+	PYEBPF_SNAPSHOT_DUMP = 3,    /* send a PYEBPF_KIND_DUMP record for every
+					thread of a registered process */
 };
 
 /* Counters the kernel keeps in the per-CPU `stats` array, indexed by this
@@ -271,7 +291,58 @@ enum pyebpf_stat {
 	PYEBPF_STAT_READ_ERRORS,  /* samples with an error frame */
 	PYEBPF_STAT_TRUNCATED,	  /* samples cut at max_frames */
 	PYEBPF_STAT_OFF_CPU,	  /* off-CPU intervals sent */
+	PYEBPF_STAT_LOST_EVENTS,  /* process events dropped: ring buffer full */
 	PYEBPF_STAT__COUNT,
+};
+
+/*
+ * Process life events (--subprocesses, --all; bpf/process_events.bpf.h).
+ *
+ * The kernel follows processes by tgid in the `followed` map: the pids
+ * userspace adds (roots) and, on fork, every child of a followed process;
+ * with `follow_all` (rodata) every process counts as followed and the map
+ * stays empty. Events go through the `samples` ring buffer, tagged by
+ * `kind` == PYEBPF_KIND_PROCESS at the offset of pyebpf_sample.kind, so
+ * each arrives after every sample taken before it and before every sample
+ * taken after it. Each also updates the kernel's maps itself, so nothing
+ * waits for userspace:
+ *   FORK: a new process (not a thread) whose parent is followed: the child
+ *         is followed; when the parent is registered in `procs` and the child
+ *         has its own copy of the memory (not vfork), the child is registered
+ *         with the parent's configuration (same image, same addresses) and
+ *         the event is sent. Children of unregistered parents send nothing.
+ *   EXEC: a followed or registered process (any with follow_all) exec()ed:
+ *         its `procs` entry and its thread's cached thread state are deleted
+ *         (the old offsets mean nothing in the new image) and the event is
+ *         sent; userspace inspects the new image.
+ *   EXIT: the last thread of a registered or followed process exited: its
+ *         `procs` and `followed` entries are deleted and the event is sent;
+ *         the pid can be reused only after this.
+ */
+enum pyebpf_process_event_type {
+	PYEBPF_PROCESS_FORK = 1,
+	PYEBPF_PROCESS_EXEC = 2,
+	PYEBPF_PROCESS_EXIT = 3,
+};
+
+#define PYEBPF_COMM_LEN 16
+
+/* Laid out as the head of struct pyebpf_sample up to `kind` (checked in
+ * contract_checks.c), so a reader of the ring buffer tells the two apart
+ * by `kind` alone. */
+struct pyebpf_process_event {
+	__u64 time_ns; /* bpf_ktime_get_ns() */
+	__u64 reserved[3];
+	__u32 pid;    /* the process (tgid) */
+	__u32 parent; /* FORK: the parent's tgid; otherwise 0 */
+	__u32 cpu;
+	__u32 reserved2;
+	__u16 n_frames;		    /* 0 */
+	__u16 flags;		    /* 0 */
+	__u16 n_kframes;	    /* 0 */
+	__u8 kind;		    /* PYEBPF_KIND_PROCESS */
+	__u8 type;		    /* PYEBPF_PROCESS_* */
+	char comm[PYEBPF_COMM_LEN]; /* the task's comm after the event */
 };
 
 /* The checksum the kernel computes from a code object, so userspace can

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs what pyebpf builds and tests with, if missing: Debian packages
 # (the build; go for `go tool pprof` and chromium for the browser tests,
-# which read our outputs back; zsh and fish to check the completions) and
-# the browser tests' npm packages.
+# which read our outputs back; zsh and fish to check the completions; tmux
+# to drive `top` on a terminal) and the browser tests' npm packages.
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev make gcc pkg-config linux-libc-dev
-      libprotobuf-c-dev protobuf-c-compiler golang-go chromium zsh fish"
+      libprotobuf-c-dev protobuf-c-compiler golang-go chromium zsh fish tmux"
 # the machine's own Node.js is used when there is one
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""

@@ -244,12 +244,17 @@ static void write_spans(struct writer *w, const struct track *t)
 	}
 }
 
-static void write_process_name(struct writer *w, pid_t pid)
+/* `pid`'s command: the profile's process entry of the track's thread
+ * (many processes), else the report's for its pid. */
+static void write_process_name(struct writer *w, pid_t pid, uint32_t thread)
 {
-	const char *cmd = w->r->command;
+	const struct profile_thread *th =
+		thread != PROFILE_NO_THREAD ? profile__thread(w->p, thread) : NULL;
+	const char *cmd = pid == w->r->pid ? w->r->command : NULL;
 
-	write_metadata(w, "process_name", pid, pid, pid == w->r->pid && cmd && cmd[0] ? cmd : NULL,
-		       "pid", pid);
+	if (th && th->process != PROFILE_NO_PROCESS && w->r->show_processes)
+		cmd = profile__process(w->p, th->process)->command;
+	write_metadata(w, "process_name", pid, pid, cmd && cmd[0] ? cmd : NULL, "pid", pid);
 }
 
 static const char *mode_name(enum time_mode mode)
@@ -312,7 +317,7 @@ static int write_trace(struct writer *w)
 		int err;
 
 		if ((!i || t->pid != w->tracks[i - 1].pid) && !(pid_named && t->pid == w->r->pid)) {
-			write_process_name(w, t->pid);
+			write_process_name(w, t->pid, t->thread);
 			pid_named |= t->pid == w->r->pid;
 		}
 		write_metadata(w, "thread_name", t->pid, t->tid, t->name, "Thread", t->tid);
@@ -322,7 +327,7 @@ static int write_trace(struct writer *w)
 		write_spans(w, t);
 	}
 	if (!w->n_tracks)
-		write_process_name(w, w->r->pid);
+		write_process_name(w, w->r->pid, PROFILE_NO_THREAD);
 	fputs("\n],\n\"displayTimeUnit\":\"ms\",\n", out);
 	write_other_data(w);
 	fputs("}\n", out);

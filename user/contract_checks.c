@@ -27,6 +27,23 @@ _Static_assert((PYEBPF_FRAME_WINDOW & (PYEBPF_FRAME_WINDOW - 1)) == 0, "power of
 _Static_assert((PYEBPF_CODE_WINDOW & (PYEBPF_CODE_WINDOW - 1)) == 0, "power of two");
 _Static_assert((PYEBPF_FRAME_CHUNK & (PYEBPF_FRAME_CHUNK - 1)) == 0, "power of two");
 _Static_assert(PYEBPF_DEFAULT_FRAMES <= PYEBPF_MAX_FRAMES, "default within the cap");
+/* pyebpf_sample.flags and .kind are narrow */
+_Static_assert(PYEBPF_SAMPLE_ACTIVE <= 0xffff, "sample flags fit in 16 bits");
+_Static_assert(PYEBPF_KIND_DUMP <= 0xff, "sample kinds fit in 8 bits");
+/* process events share the ring buffer: same head as a sample up to `kind` */
+_Static_assert(sizeof(struct pyebpf_process_event) == 72, "pyebpf_process_event layout");
+_Static_assert(offsetof(struct pyebpf_process_event, pid) == offsetof(struct pyebpf_sample, pid),
+	       "process event pid");
+_Static_assert(offsetof(struct pyebpf_process_event, n_frames) ==
+		       offsetof(struct pyebpf_sample, n_frames),
+	       "process event n_frames");
+_Static_assert(offsetof(struct pyebpf_process_event, n_kframes) ==
+		       offsetof(struct pyebpf_sample, n_kframes),
+	       "process event n_kframes");
+_Static_assert(offsetof(struct pyebpf_process_event, kind) == offsetof(struct pyebpf_sample, kind),
+	       "process event kind");
+_Static_assert(sizeof(struct pyebpf_process_event) >= PYEBPF_SAMPLE_HEADER_SIZE,
+	       "process event holds a sample header");
 
 /* ISO C wants at least one declaration in a translation unit. */
 extern const int pyebpf_contract_checked;

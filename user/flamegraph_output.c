@@ -42,7 +42,8 @@ static enum flamegraph_kind kind_of(enum profile_frame_kind kind)
 struct build {
 	const struct profile *p;
 	struct flamegraph *fg;
-	bool threads; /* shown: a root frame per thread */
+	bool threads;	/* shown: a root frame per thread */
+	bool processes; /* shown: a root frame per process, above */
 	struct flamegraph_frame *frames;
 	size_t cap;
 };
@@ -50,11 +51,12 @@ struct build {
 static int add_cb(const struct profile_stack *s, void *ctx)
 {
 	struct build *b = ctx;
-	bool shown = b->threads && s->thread != PROFILE_NO_THREAD;
+	const struct profile_thread *t =
+		s->thread != PROFILE_NO_THREAD ? profile__thread(b->p, s->thread) : NULL;
 	size_t n = 0;
 
-	if (s->n + 1 > b->cap) {
-		size_t cap = s->n + 1 > 2 * b->cap ? s->n + 1 : 2 * b->cap;
+	if (s->n + 2 > b->cap) {
+		size_t cap = s->n + 2 > 2 * b->cap ? s->n + 2 : 2 * b->cap;
 		struct flamegraph_frame *f =
 			cap <= SIZE_MAX / sizeof(*f) ? realloc(b->frames, cap * sizeof(*f)) : NULL;
 
@@ -63,9 +65,11 @@ static int add_cb(const struct profile_stack *s, void *ctx)
 		b->frames = f;
 		b->cap = cap;
 	}
-	if (shown)
-		b->frames[n++] = (struct flamegraph_frame){profile__thread(b->p, s->thread)->label,
-							   FLAMEGRAPH_ROOT};
+	if (b->processes && t && t->process != PROFILE_NO_PROCESS)
+		b->frames[n++] = (struct flamegraph_frame){
+			profile__process(b->p, t->process)->label, FLAMEGRAPH_ROOT};
+	if (b->threads && t)
+		b->frames[n++] = (struct flamegraph_frame){t->label, FLAMEGRAPH_ROOT};
 	for (size_t i = 0; i < s->n; i++) {
 		const struct profile_frame *f = profile__frame(b->p, s->frames[i]);
 
@@ -167,6 +171,7 @@ int flamegraph_output__write(const struct report *r, FILE *out)
 	if (!b.fg)
 		return -ENOMEM;
 	b.threads = r->show_threads;
+	b.processes = r->show_processes;
 	err = profile__foreach(b.p, add_cb, &b);
 	if (err)
 		goto out;

@@ -14,18 +14,20 @@
 #include "profile.h"
 #include "report.h"
 
-/* One stack's text: its elements are the thread's root frame (when threads
- * are shown) and then its frames' labels. */
+/* One stack's text: its elements are the process's and the thread's root
+ * frames (when shown) and then its frames' labels. */
 struct line {
-	const char *thread; /* the thread's label, or NULL */
+	const char *roots[2]; /* process, thread labels, when shown */
+	size_t n_roots;
 	const uint32_t *frames;
-	size_t n; /* elements, the thread's included */
+	size_t n; /* elements, the roots included */
 	uint64_t weight;
 };
 
 struct collect {
 	const struct profile *p;
-	bool threads; /* shown */
+	bool threads;	/* shown */
+	bool processes; /* shown */
 	struct line *lines;
 	size_t len;
 };
@@ -33,14 +35,16 @@ struct collect {
 static int collect_cb(const struct profile_stack *s, void *ctx)
 {
 	struct collect *c = ctx;
-	bool shown = c->threads && s->thread != PROFILE_NO_THREAD;
+	const struct profile_thread *t =
+		s->thread != PROFILE_NO_THREAD ? profile__thread(c->p, s->thread) : NULL;
+	struct line *l = &c->lines[c->len++];
 
-	c->lines[c->len++] = (struct line){
-		.thread = shown ? profile__thread(c->p, s->thread)->label : NULL,
-		.frames = s->frames,
-		.n = s->n + shown,
-		.weight = s->weight,
-	};
+	*l = (struct line){.frames = s->frames, .weight = s->weight};
+	if (c->processes && t && t->process != PROFILE_NO_PROCESS)
+		l->roots[l->n_roots++] = profile__process(c->p, t->process)->label;
+	if (c->threads && t)
+		l->roots[l->n_roots++] = t->label;
+	l->n = s->n + l->n_roots;
 	return 0;
 }
 
@@ -48,9 +52,9 @@ static int collect_cb(const struct profile_stack *s, void *ctx)
  * mean equal text. */
 static const char *label(const struct profile *p, const struct line *l, size_t i)
 {
-	if (l->thread)
-		return i ? profile__frame(p, l->frames[i - 1])->label : l->thread;
-	return profile__frame(p, l->frames[i])->label;
+	if (i < l->n_roots)
+		return l->roots[i];
+	return profile__frame(p, l->frames[i - l->n_roots])->label;
 }
 
 /* The byte after *s in a stack's text "label0;label1;...": the label's
@@ -114,7 +118,8 @@ static int write_line(const struct profile *p, const struct line *l, uint64_t we
 int folded_output__write(const struct report *r, FILE *out)
 {
 	const struct profile *p = r ? r->profile : NULL;
-	struct collect c = {.p = p, .threads = r && r->show_threads};
+	struct collect c = {
+		.p = p, .threads = r && r->show_threads, .processes = r && r->show_processes};
 	size_t count;
 	int err = 0;
 

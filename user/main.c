@@ -4,7 +4,9 @@
 
 #include "cli.h"
 #include "completions.h"
+#include "dump.h"
 #include "record.h"
+#include "top.h"
 
 #ifndef PYEBPF_VERSION
 #define PYEBPF_VERSION "0.1.0"
@@ -26,10 +28,9 @@ int main(int argc, char **argv)
 	case CLI_COMPLETIONS:
 		return completions_write(opts.shell, stdout) ? 1 : 0;
 	case CLI_DUMP:
+		return dump_run(&opts);
 	case CLI_TOP:
-		/* wired up as their modules land */
-		fprintf(stderr, "pyebpf: %s is not in this build\n", cli_command_name(opts.command));
-		return 1;
+		return top_run(&opts);
 	case CLI_RECORD:
 		break;
 	}

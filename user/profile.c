@@ -52,6 +52,12 @@ struct thread_node {
 			so it stays put when the thread array grows */
 };
 
+struct process_node {
+	struct profile_process pub;
+	char *command; /* pub.command */
+	char *label;   /* pub.label */
+};
+
 struct idtab {
 	uint32_t *slot; /* id + 1, or 0 for an empty slot */
 	size_t cap;	/* 0 or a power of two */
@@ -65,6 +71,9 @@ struct profile {
 	struct frame_node **frames;
 	size_t nframes, frames_cap;
 	struct idtab frame_tab;
+
+	struct process_node *processes;
+	size_t nprocesses, processes_cap;
 
 	struct thread_node *threads;
 	size_t nthreads, threads_cap;
@@ -118,9 +127,10 @@ static uint64_t frame_hash(uint32_t function_id, int line)
 	return mix64((uint64_t)function_id << 32 | (uint32_t)line);
 }
 
-static uint64_t thread_hash(pid_t pid, pid_t tid)
+static uint64_t thread_hash(uint32_t process, pid_t pid, pid_t tid)
 {
-	return mix64((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid);
+	return mix64(((uint64_t)(uint32_t)pid << 32 | (uint32_t)tid) ^
+		     mix64((uint64_t)process + 1));
 }
 
 static uint64_t stack_hash(uint32_t thread, const uint32_t *frames, size_t n)
@@ -255,6 +265,7 @@ static uint64_t frame_hash_of(const struct profile *p, uint32_t id)
 }
 
 struct thread_key {
+	uint32_t process;
 	pid_t pid, tid;
 };
 
@@ -263,7 +274,7 @@ static bool thread_eq(const struct profile *p, uint32_t id, const void *key)
 	const struct profile_thread *t = &p->threads[id].pub;
 	const struct thread_key *k = key;
 
-	return t->pid == k->pid && t->tid == k->tid;
+	return t->pid == k->pid && t->tid == k->tid && t->process == k->process;
 }
 
 static uint64_t thread_hash_of(const struct profile *p, uint32_t id)
@@ -410,6 +421,11 @@ void profile__free(struct profile *p)
 		free(p->threads[i].name);
 		free(p->threads[i].label);
 	}
+	for (size_t i = 0; i < p->nprocesses; i++) {
+		free(p->processes[i].command);
+		free(p->processes[i].label);
+	}
+	free(p->processes);
 	free(p->threads);
 	free(p->thread_tab.slot);
 	free(p->stacks);
@@ -642,18 +658,16 @@ int profile__foreach(const struct profile *p, int (*cb)(const struct profile_sta
 
 /* ---- threads ---------------------------------------------------------- */
 
-int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id)
+static int intern_thread(struct profile *p, uint32_t process, pid_t pid, pid_t tid, uint32_t *id)
 {
-	struct thread_key k = {.pid = pid, .tid = tid};
+	struct thread_key k = {.process = process, .pid = pid, .tid = tid};
 	struct thread_node *t;
 	char *label;
 	uint64_t h;
 	uint32_t *slot;
 	int err;
 
-	if (!p || !id)
-		return -EINVAL;
-	h = thread_hash(pid, tid);
+	h = thread_hash(process, pid, tid);
 	slot = idtab_find(&p->thread_tab, h, thread_eq, p, &k);
 	if (slot && *slot) {
 		*id = *slot - 1;
@@ -675,11 +689,117 @@ int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id
 	slot = idtab_find(&p->thread_tab, h, thread_eq, p, &k);
 	t = &p->threads[p->nthreads];
 	*t = (struct thread_node){
-		.pub = {.pid = pid, .tid = tid, .label = label}, .hash = h, .label = label};
+		.pub = {.pid = pid, .tid = tid, .process = process, .label = label},
+		.hash = h,
+		.label = label};
 	profile_thread_label(&t->pub, label, PROFILE_THREAD_LABEL_MAX);
 	*slot = ++p->nthreads;
 	*id = p->nthreads - 1;
 	return 0;
+}
+
+int profile__intern_thread(struct profile *p, pid_t pid, pid_t tid, uint32_t *id)
+{
+	if (!p || !id)
+		return -EINVAL;
+	return intern_thread(p, PROFILE_NO_PROCESS, pid, tid, id);
+}
+
+int profile__intern_process_thread(struct profile *p, uint32_t process, pid_t tid, uint32_t *id)
+{
+	if (!p || !id || process >= p->nprocesses)
+		return -EINVAL;
+	return intern_thread(p, process, p->processes[process].pub.pid, tid, id);
+}
+
+/* ---- processes -------------------------------------------------------- */
+
+int profile__add_process(struct profile *p, pid_t pid, pid_t ns_pid, const char *command,
+			 uint32_t *id)
+{
+	struct process_node *n;
+	char *copy, *label;
+	size_t len;
+	int err;
+
+	if (!p || !id)
+		return -EINVAL;
+	if (p->nprocesses >= UINT32_MAX - 1)
+		return -EOVERFLOW;
+	command = command ? command : "";
+	len = strlen(command) + 1;
+	copy = malloc(len);
+	label = malloc(PROFILE_PROCESS_LABEL_MAX);
+	err = copy && label ? reserve((void **)&p->processes, &p->processes_cap, p->nprocesses + 1,
+				      sizeof(*p->processes))
+			    : -ENOMEM;
+	if (err) {
+		free(copy);
+		free(label);
+		return err;
+	}
+	memcpy(copy, command, len);
+	profile_process_label(pid, ns_pid, command, label, PROFILE_PROCESS_LABEL_MAX);
+	n = &p->processes[p->nprocesses];
+	*n = (struct process_node){
+		.pub = {.pid = pid,
+			.ns_pid = ns_pid > 0 ? ns_pid : pid,
+			.command = copy,
+			.label = label},
+		.command = copy,
+		.label = label,
+	};
+	*id = (uint32_t)p->nprocesses++;
+	return 0;
+}
+
+const struct profile_process *profile__process(const struct profile *p, uint32_t id)
+{
+	if (!p || id >= p->nprocesses) {
+		errno = EINVAL;
+		return NULL;
+	}
+	return &p->processes[id].pub;
+}
+
+size_t profile__process_count(const struct profile *p)
+{
+	return p ? p->nprocesses : 0;
+}
+
+/* How many bytes of s to show: all, or at most max ending on a UTF-8
+ * character boundary (*cut set). */
+static size_t utf8_prefix(const char *s, size_t max, bool *cut)
+{
+	size_t n = strlen(s);
+
+	*cut = n > max;
+	if (!*cut)
+		return n;
+	n = max;
+	while (n && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
+}
+
+char *profile_process_label(pid_t pid, pid_t ns_pid, const char *command, char *buf, size_t size)
+{
+	char ns[48] = "";
+	bool cut;
+	int n, len;
+
+	if (!buf || !size)
+		return buf;
+	command = command ? command : "";
+	len = (int)utf8_prefix(command, 120, &cut);
+	if (ns_pid > 0 && ns_pid != pid)
+		snprintf(ns, sizeof(ns), " (ns pid %d)", (int)ns_pid);
+	n = snprintf(buf, size, "process %d%s:\"%.*s%s\"", (int)pid, ns, len, command,
+		     cut ? "..." : "");
+	if (n < 0)
+		buf[0] = '\0';
+	sanitize_in_place(buf);
+	return buf;
 }
 
 int profile__set_thread_name(struct profile *p, uint32_t id, const char *name)

@@ -73,10 +73,16 @@ struct profile_frame {
 	const char *label;
 };
 
+/* profile_thread.process of a thread that belongs to no process entry
+ * (profile__intern_thread()). */
+#define PROFILE_NO_PROCESS UINT32_MAX
+
 /* A thread that stacks belong to. */
 struct profile_thread {
 	pid_t pid;
 	pid_t tid;
+	uint32_t process;  /* its process (profile__process()), or
+			      PROFILE_NO_PROCESS */
 	const char *name;  /* Python's thread name (threading.Thread.name), or
 			      NULL while unknown; owned by the profile */
 	const char *label; /* its root frame in a stack's text, as
@@ -148,6 +154,51 @@ int profile__set_thread_name(struct profile *p, uint32_t id, const char *name);
  * its name pointer changes with profile__set_thread_name(). */
 const struct profile_thread *profile__thread(const struct profile *p, uint32_t id);
 size_t profile__thread_count(const struct profile *p);
+
+/*
+ * Processes, for profiles of many (--subprocesses, --all). A process entry
+ * is one process instance: the same pid after an exec(), or reused by
+ * another process, gets an entry of its own, so their threads (and stacks)
+ * stay apart even where pid and tid are equal.
+ */
+struct profile_process {
+	pid_t pid;	     /* as the host numbers it */
+	pid_t ns_pid;	     /* in its own pid namespace; == pid outside one */
+	const char *command; /* its command line, "" if unknown; owned */
+	const char *label;   /* its root frame, profile_process_label(); owned */
+};
+
+/*
+ * Adds a process entry (always a new one; ids dense from 0) and stores its
+ * id in *id. `command` is copied (NULL is ""). Returns 0, -EINVAL, -ENOMEM
+ * or -EOVERFLOW.
+ */
+int profile__add_process(struct profile *p, pid_t pid, pid_t ns_pid, const char *command,
+			 uint32_t *id);
+
+/* The process with this id, or NULL (errno = EINVAL). Owned by the
+ * profile, valid until profile__free(). */
+const struct profile_process *profile__process(const struct profile *p, uint32_t id);
+size_t profile__process_count(const struct profile *p);
+
+/*
+ * Interns thread `tid` of process entry `process` (its pid is the
+ * process's) and stores its id in *id: the same (process, tid) always gets
+ * the same thread id, which differs from any profile__intern_thread() one.
+ * Returns 0, -EINVAL (unknown process), -ENOMEM or -EOVERFLOW.
+ */
+int profile__intern_process_thread(struct profile *p, uint32_t process, pid_t tid, uint32_t *id);
+
+/*
+ * Writes the root frame that stands for a process in a stack's text:
+ *   process PID:"COMMAND"
+ *   process PID (ns pid NSPID):"COMMAND"   in another pid namespace
+ * (ns_pid <= 0 or == pid counts as the same namespace), the command cut
+ * to 120 bytes on a UTF-8 boundary with "..." added, sanitized like a
+ * frame label. Returns buf.
+ */
+char *profile_process_label(pid_t pid, pid_t ns_pid, const char *command, char *buf, size_t size);
+#define PROFILE_PROCESS_LABEL_MAX 192
 
 /*
  * Writes the root frame that stands for a thread in a stack's text,

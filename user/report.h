@@ -36,6 +36,9 @@ struct report {
 	uint64_t period_ns;  /* what one on-CPU sample stands for */
 	enum time_mode mode; /* on-CPU only, wall, or off-CPU only */
 	bool show_threads;   /* --threads: a root frame per thread */
+	/* --subprocesses, --all: a root frame per process, the thread's
+	 * process entry's label (profile_process_label()), above the thread's */
+	bool show_processes;
 
 	/* what was profiled; any may be 0/NULL when unknown */
 	pid_t pid;

@@ -170,7 +170,8 @@ int sample_stacks_add(struct profile *p, const struct sample_stacks_opts *o,
 		return 0;
 	if (off ? o->mode == TIME_CPU : o->mode == TIME_OFF_CPU)
 		return 0;
-	err = profile__intern_thread(p, (pid_t)s->pid, (pid_t)s->tid, &thread);
+	err = o->in_process ? profile__intern_process_thread(p, o->process, (pid_t)s->tid, &thread)
+			    : profile__intern_thread(p, (pid_t)s->pid, (pid_t)s->tid, &thread);
 	if (err)
 		return err;
 	res->thread = thread;

@@ -55,6 +55,11 @@ struct sample_stacks_opts {
 	/* kernel frames are added when this is set and the record has them */
 	const struct kernel_symbols *kernel;
 	uint64_t period_ns; /* what one on-CPU sample stands for */
+	/* with in_process, the record's thread is interned in profile process
+	 * entry `process` (profile__intern_process_thread()), so threads of
+	 * different process instances with the same pid stay apart */
+	bool in_process;
+	uint32_t process;
 };
 
 /* What sample_stacks_add did with a record. */

@@ -24,6 +24,8 @@ struct sampler {
 	struct thread_snapshot_bpf *snap;
 	struct bpf_link *snap_link;
 	struct ring_buffer *ring;
+	struct bpf_link *fork_link, *exec_link, *exit_link; /* follow_processes */
+	sampler_event_cb on_event;
 	int *perf_fds;
 	struct bpf_link **links;
 	int ncpus;
@@ -52,6 +54,13 @@ static int handle_record(void *ctx, void *data, size_t size)
 {
 	struct sampler *s = ctx;
 	const struct pyebpf_sample *sample = data;
+
+	if (size >= sizeof(struct pyebpf_process_event) && sample->kind == PYEBPF_KIND_PROCESS) {
+		if (!s->on_event)
+			return 0;
+		s->cb_result = s->on_event(data, s->ctx);
+		return s->cb_result;
+	}
 
 	if (size < PYEBPF_SAMPLE_HEADER_SIZE || sample->n_frames > PYEBPF_MAX_FRAMES ||
 	    sample->n_kframes > PYEBPF_MAX_KFRAMES ||
@@ -95,12 +104,10 @@ static void explain_load_error(int err, char *why, size_t why_size)
 		explain_errno(err, "cannot load the BPF programs", why, why_size);
 }
 
-/* The scheduler programs, and the snapshot iterator that shares their
- * maps. Returns 0 or a positive errno with `why` filled. */
-static int load_off_cpu(struct sampler *s, const struct sampler_opts *opts, char *why,
-			size_t why_size)
+/* The scheduler programs. Returns 0 or a positive errno with `why`
+ * filled. */
+static int attach_off_cpu(struct sampler *s, char *why, size_t why_size)
 {
-	struct thread_snapshot_bpf *snap;
 	int err;
 
 	s->switch_link = bpf_program__attach(s->skel->progs.on_switch);
@@ -115,6 +122,45 @@ static int load_off_cpu(struct sampler *s, const struct sampler_opts *opts, char
 		explain_errno(err, "cannot attach to the sched_wakeup tracepoint", why, why_size);
 		return err;
 	}
+	return 0;
+}
+
+/* The fork, exec and exit programs. Returns 0 or a positive errno with
+ * `why` filled. */
+static int attach_process_events(struct sampler *s, char *why, size_t why_size)
+{
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+		const char *what;
+	} progs[] = {
+		{s->skel->progs.on_fork, &s->fork_link,
+		 "cannot attach to the sched_process_fork tracepoint"},
+		{s->skel->progs.on_exec, &s->exec_link,
+		 "cannot attach to the sched_process_exec tracepoint"},
+		{s->skel->progs.on_exit, &s->exit_link,
+		 "cannot attach to the sched_process_exit tracepoint"},
+	};
+
+	for (size_t i = 0; i < sizeof(progs) / sizeof(progs[0]); i++) {
+		*progs[i].link = bpf_program__attach(progs[i].prog);
+		if (!*progs[i].link) {
+			int err = errno;
+
+			explain_errno(err, progs[i].what, why, why_size);
+			return err;
+		}
+	}
+	return 0;
+}
+
+/* The thread iterator, sharing the main object's maps (off-CPU snapshot
+ * and flush, dump). Returns 0 or a positive errno with `why` filled. */
+static int load_snapshot(struct sampler *s, const struct sampler_opts *opts, char *why,
+			 size_t why_size)
+{
+	struct thread_snapshot_bpf *snap;
+	int err;
 
 	snap = s->snap = thread_snapshot_bpf__open();
 	if (!snap) {
@@ -173,6 +219,11 @@ int sampler__snapshot_off_cpu(struct sampler *s)
 	return run_snapshot(s, PYEBPF_SNAPSHOT_OFF_CPU);
 }
 
+int sampler__dump(struct sampler *s)
+{
+	return run_snapshot(s, PYEBPF_SNAPSHOT_DUMP);
+}
+
 int sampler__flush_off_cpu(struct sampler *s)
 {
 	if (!s->snap_link)
@@ -191,11 +242,13 @@ uint64_t sampler__period_ns(const struct sampler *s)
 
 struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t why_size)
 {
+	struct bpf_program *prog;
 	struct sampler *s;
 	int err, cpu;
 
-	if (!opts->on_sample || !opts->rate_hz || opts->rate_hz > 1000000 || !opts->max_frames ||
-	    opts->max_frames > PYEBPF_MAX_FRAMES) {
+	if (!opts->on_sample || (!opts->no_sampling && !opts->rate_hz) || opts->rate_hz > 1000000 ||
+	    !opts->max_frames || opts->max_frames > PYEBPF_MAX_FRAMES ||
+	    (opts->no_sampling && (opts->off_cpu || opts->follow_processes))) {
 		snprintf(why, why_size, "invalid sampler options");
 		errno = EINVAL;
 		return NULL;
@@ -219,12 +272,24 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 	s->skel->rodata->gil_state = opts->gil_state;
 	s->skel->rodata->kernel_stacks = opts->kernel_stacks;
 	s->prog = s->skel->progs.sample_python;
-	s->period_ns = 1000000000ull / opts->rate_hz;
+	s->period_ns = opts->rate_hz ? 1000000000ull / opts->rate_hz : 0;
 	if (opts->max_processes)
 		bpf_map__set_max_entries(s->skel->maps.procs, opts->max_processes);
 	/* the scheduler programs cost every context switch: only when asked */
 	bpf_program__set_autoload(s->skel->progs.on_switch, opts->off_cpu);
 	bpf_program__set_autoload(s->skel->progs.on_wakeup, opts->off_cpu);
+	/* so do the process-event programs: every fork, exec and exit */
+	bpf_program__set_autoload(s->skel->progs.on_fork, opts->follow_processes);
+	bpf_program__set_autoload(s->skel->progs.on_exec, opts->follow_processes);
+	bpf_program__set_autoload(s->skel->progs.on_exit, opts->follow_processes);
+	s->skel->rodata->follow_all = opts->follow_all;
+	if (opts->max_followed)
+		bpf_map__set_max_entries(s->skel->maps.followed, opts->max_followed);
+	s->on_event = opts->on_event;
+	/* only the maps, for the thread iterator */
+	if (opts->no_sampling)
+		bpf_object__for_each_program(prog, s->skel->obj)
+			bpf_program__set_autoload(prog, false);
 
 	err = pyebpf_bpf__load(s->skel);
 	if (err) {
@@ -232,7 +297,17 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 		goto fail;
 	}
 	if (opts->off_cpu) {
-		err = load_off_cpu(s, opts, why, why_size);
+		err = attach_off_cpu(s, why, why_size);
+		if (err)
+			goto fail;
+	}
+	if (opts->follow_processes) {
+		err = attach_process_events(s, why, why_size);
+		if (err)
+			goto fail;
+	}
+	if (opts->off_cpu || opts->no_sampling) {
+		err = load_snapshot(s, opts, why, why_size);
 		if (err)
 			goto fail;
 	}
@@ -250,6 +325,8 @@ struct sampler *sampler__new(const struct sampler_opts *opts, char *why, size_t 
 		explain_errno(err, "cannot count CPUs", why, why_size);
 		goto fail;
 	}
+	if (opts->no_sampling)
+		return s;
 	s->perf_fds = malloc(s->ncpus * sizeof(*s->perf_fds));
 	s->links = calloc(s->ncpus, sizeof(*s->links));
 	if (!s->perf_fds || !s->links) {
@@ -305,6 +382,9 @@ void sampler__free(struct sampler *s)
 			close(s->perf_fds[cpu]);
 	if (s->stats_fd >= 0)
 		close(s->stats_fd);
+	bpf_link__destroy(s->fork_link);
+	bpf_link__destroy(s->exec_link);
+	bpf_link__destroy(s->exit_link);
 	bpf_link__destroy(s->snap_link);
 	bpf_link__destroy(s->switch_link);
 	bpf_link__destroy(s->wakeup_link);
@@ -330,11 +410,59 @@ int sampler__remove_process(struct sampler *s, uint32_t pid)
 	return 0;
 }
 
+int sampler__follow(struct sampler *s, uint32_t pid)
+{
+	__u8 one = 1;
+
+	if (!s->fork_link)
+		return -EINVAL;
+	if (bpf_map_update_elem(bpf_map__fd(s->skel->maps.followed), &pid, &one, BPF_ANY))
+		return errno == E2BIG ? -ENOSPC : -errno;
+	return 0;
+}
+
+int sampler__unfollow(struct sampler *s, uint32_t pid)
+{
+	if (!s->fork_link)
+		return 0;
+	if (bpf_map_delete_elem(bpf_map__fd(s->skel->maps.followed), &pid) && errno != ENOENT)
+		return -errno;
+	return 0;
+}
+
+/* Entries of a hash map keyed by __u32, by walking its keys (bounded by
+ * its size, since entries may come and go during the walk). */
+static long count_keys(const struct bpf_map *map)
+{
+	__u32 key, next, max = bpf_map__max_entries(map);
+	long n = 0;
+	int fd = bpf_map__fd(map);
+	void *prev = NULL;
+
+	while (n <= (long)max && !bpf_map_get_next_key(fd, prev, &next)) {
+		n++;
+		key = next;
+		prev = &key;
+	}
+	if (errno != ENOENT && n <= (long)max)
+		return -errno;
+	return n;
+}
+
+int sampler__map_entries(const struct sampler *s, long *procs, long *followed)
+{
+	*procs = count_keys(s->skel->maps.procs);
+	*followed = s->fork_link ? count_keys(s->skel->maps.followed) : 0;
+	if (*procs < 0)
+		return (int)*procs;
+	return *followed < 0 ? (int)*followed : 0;
+}
+
 int sampler__set_enabled(struct sampler *s, bool enabled)
 {
 	int cpu;
 
-	for (cpu = 0; cpu < s->ncpus; cpu++) {
+	for (cpu = 0; s->perf_fds && cpu < s->ncpus; cpu++) {
 		if (s->perf_fds[cpu] < 0)
 			continue;
 		if (ioctl(s->perf_fds[cpu],

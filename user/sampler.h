@@ -8,6 +8,10 @@
  * sampler__add_process -> [sampler__snapshot_off_cpu] -> sampler__consume
  * ... -> sampler__set_enabled(false) -> [sampler__flush_off_cpu] ->
  * sampler__consume -> sampler__free.
+ *
+ * Without sampling (opts.no_sampling, for pyebpf dump): sampler__new (maps
+ * and the thread iterator only) -> sampler__add_process -> sampler__dump ->
+ * sampler__consume -> sampler__free.
  */
 #ifndef PYEBPF_SAMPLER_H
 #define PYEBPF_SAMPLER_H
@@ -26,13 +30,28 @@ struct sampler;
  * on, non-zero to stop polling and make sampler__poll return it. */
 typedef int (*sampler_cb)(const struct pyebpf_sample *sample, void *ctx);
 
+/* Called for every process event (opts.follow_processes), in the polling
+ * thread, in ring-buffer order with the samples around it. Return as
+ * sampler_cb does. */
+typedef int (*sampler_event_cb)(const struct pyebpf_process_event *event, void *ctx);
+
 struct sampler_opts {
-	unsigned int rate_hz;	 /* samples per second per CPU-busy thread */
+	unsigned int rate_hz;	 /* samples per second per CPU-busy thread;
+				    ignored (may be 0) with no_sampling */
 	unsigned int max_frames; /* <= PYEBPF_MAX_FRAMES */
 	unsigned int max_processes;
 	bool off_cpu;	    /* also time every interval a thread is off CPU */
 	bool gil_state;	    /* report whether each sampled thread holds the GIL */
 	bool kernel_stacks; /* append the kernel stack to every record */
+	bool no_sampling;   /* load no program but the thread iterator: no perf
+			       events, nothing runs until sampler__dump();
+			       not with off_cpu or follow_processes */
+	/* process life events (include/pyebpf.h): load the fork, exec and
+	 * exit programs, deliver events to on_event */
+	bool follow_processes;
+	bool follow_all;	   /* every process counts as followed */
+	unsigned int max_followed; /* size of the followed map; 0: default */
+	sampler_event_cb on_event; /* required with follow_processes */
 	sampler_cb on_sample;
 	void *ctx;
 };
@@ -58,6 +77,17 @@ int sampler__remove_process(struct sampler *s, uint32_t pid);
 int sampler__snapshot_off_cpu(struct sampler *s);
 
 /*
+ * Send every thread of the registered processes that has a Python thread
+ * state as one PYEBPF_KIND_DUMP record (its stack now, whether it is
+ * active, its GIL state when opts.gil_state), without stopping anything;
+ * deliver them with sampler__consume. Needs opts.no_sampling or
+ * opts.off_cpu (the thread iterator). 0 or -errno (-EINVAL without the
+ * iterator). A record that does not fit in the ring buffer is counted in
+ * PYEBPF_STAT_LOST.
+ */
+int sampler__dump(struct sampler *s);
+
+/*
  * Off-CPU profiling only. Stop timing context switches and send the
  * intervals of threads still off CPU, up to now; deliver them with
  * sampler__consume. 0 or -errno.
@@ -65,7 +95,7 @@ int sampler__snapshot_off_cpu(struct sampler *s);
 int sampler__flush_off_cpu(struct sampler *s);
 
 /* The sampling period in nanoseconds of CPU time: what one on-CPU sample
- * stands for. */
+ * stands for; 0 with no_sampling. */
 uint64_t sampler__period_ns(const struct sampler *s);
 
 /* Pause or resume sampling on every CPU (the programs stay loaded). */
@@ -77,6 +107,15 @@ int sampler__fd(const struct sampler *s);
 /* Deliver every sample waiting now. Returns the number delivered, or the
  * callback's non-zero value, or -errno. */
 int sampler__consume(struct sampler *s);
+
+/* Follow process `pid` (and, through the kernel, its future children):
+ * follow_processes only. 0 or -errno (-ENOSPC: the map is full). */
+int sampler__follow(struct sampler *s, uint32_t pid);
+int sampler__unfollow(struct sampler *s, uint32_t pid);
+
+/* How many entries the `procs` and `followed` maps hold now (followed: 0
+ * without follow_processes). 0 or -errno. */
+int sampler__map_entries(const struct sampler *s, long *procs, long *followed);
 
 /* Sum the kernel's counters over CPUs into out[PYEBPF_STAT__COUNT]. */
 int sampler__stats(const struct sampler *s, uint64_t out[PYEBPF_STAT__COUNT]);

@@ -82,7 +82,10 @@ static int thread_cmp(const struct profile_thread *x, const struct profile_threa
 		return !x - !y;
 	if (x->tid != y->tid)
 		return x->tid < y->tid ? -1 : 1;
-	return (x->pid > y->pid) - (x->pid < y->pid);
+	if (x->pid != y->pid)
+		return (x->pid > y->pid) - (x->pid < y->pid);
+	/* one pid reused, or before and after an exec(): two processes */
+	return (x->process > y->process) - (x->process < y->process);
 }
 
 /* Stacks by thread, then by their frames' output indices, root first. */
@@ -142,6 +145,11 @@ static void write_profile_name(const struct writer *w, const struct profile_thre
 	FILE *out = w->out;
 
 	putc('"', out);
+	if (t && w->r->show_processes && t->process != PROFILE_NO_PROCESS) {
+		/* many processes: say whose thread */
+		json_writer__chars(out, profile__process(w->p, t->process)->label);
+		json_writer__chars(out, " ");
+	}
 	if (t) {
 		fprintf(out, "Thread %d", (int)t->tid);
 		if (t->name) {

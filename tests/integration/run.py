@@ -1335,6 +1335,13 @@ def _chrometrace_share(doc, fn):
     return (hot / roots[tid] if roots[tid] else 0.0), len(tids[tid])
 
 
+def _cpu_seconds(pid):
+    """CPU time (user + system) process `pid` has used so far."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def t_formats(ctx, interp):
     """One busy target profiled into every format at once (four pyebpf
     sessions side by side); each file read back as its consumers read it:
@@ -1345,10 +1352,14 @@ def t_formats(ctx, interp):
             "pprof": ctx.path("p.pb.gz"), "chrometrace": ctx.path("p.trace.json")}
     with Target([interp.path, target("hot.py"), "30"]) as t:
         t.wait_for("ready")
+        cpu_before = _cpu_seconds(t.pid)
         runs = {f: Run([PYEBPF, "record", "-p", str(t.pid), "-d", str(secs), "-r", str(rate),
                         "-o", out]) for f, out in outs.items()}
         for r in runs.values():
             r.wait(secs + 30)
+        # what the target could have been sampled for: on a loaded machine
+        # it gets less than the wall time
+        cpu = _cpu_seconds(t.pid) - cpu_before
     for f, r in runs.items():
         if r.timed_out or r.rc != 0:
             raise Fail("%s: pyebpf exit status %s" % (f, r.rc), r.describe())
@@ -1379,9 +1390,10 @@ def t_formats(ctx, interp):
     if doc["profiles"][0].get("unit") != "seconds":
         raise Fail("speedscope: unit %r, want seconds" % doc["profiles"][0].get("unit"))
     secs_total = sum(sum(p["weights"]) for p in doc["profiles"])
-    if not 0.5 * secs <= secs_total <= 1.5 * secs:
-        raise Fail("speedscope: %.2f s of samples in a %d s profile of one busy thread" % (
-            secs_total, secs))
+    # the window of CPU time also covers the sessions' start-up
+    if not 0.4 * min(cpu, secs) <= secs_total <= 1.1 * cpu + 0.1:
+        raise Fail("speedscope: %.2f s of samples in a %d s profile of one busy thread that "
+                   "used %.2f s of CPU meanwhile" % (secs_total, secs, cpu))
     notes.append("speedscope hot %.0f%% of %.2f s" % (100 * sh, secs_total))
 
     out = checker([sys.executable, os.path.join(FORMATS_DIR, "pprof_check.py"),
@@ -1599,6 +1611,724 @@ def t_completions(ctx, py):
     if "--nolineno" not in got or "pprof" not in got:
         raise Fail("fish completes %s, want --nolineno and pprof" % got)
     return "bash, zsh, fish parse; bash and fish complete commands, flags, formats"
+
+
+# --------------------------------------------------------------------------
+# dump: every thread's stack, now
+
+
+DUMP_THREAD = re.compile(r'^Thread (?P<tid>\d+) \((?P<state>active|idle)(?P<gil>\+gil)?\)'
+                         r'(?:: "(?P<name>.*)")?$')
+
+
+class DumpThread:
+    def __init__(self, m):
+        self.tid = int(m.group("tid"))
+        self.active = m.group("state") == "active"
+        self.gil = bool(m.group("gil"))
+        self.name = m.group("name")
+        self.frames = []  # leaf first
+
+    def describe(self):
+        return "thread %d (%s%s) %r: %s" % (
+            self.tid, "active" if self.active else "idle", "+gil" if self.gil else "",
+            self.name, ";".join(f.raw for f in self.frames) or "(no frames)")
+
+
+def parse_dump(run):
+    """The text dump of a successful run: a list of processes, each a dict
+    with pid, command, python (the "Python v..." line) and threads."""
+    if run.timed_out or run.rc != 0:
+        raise Fail("pyebpf dump exit status %s" % run.rc, run.describe())
+    procs, thread = [], None
+    lines = run.stdout.split("\n")
+    if lines[-1] != "":
+        raise Fail("dump output does not end with a newline", run.describe())
+    i = 0
+    while i < len(lines) - 1:
+        line = lines[i]
+        m = re.match(r"^Process (\d+): (.*)$", line)
+        if m:
+            if i + 2 >= len(lines) or not lines[i + 1].startswith("Python v") or lines[i + 2]:
+                raise Fail("dump line %d: a Process line not followed by 'Python v...' and "
+                           "an empty line" % (i + 1), run.stdout.splitlines()[:20])
+            procs.append({"pid": int(m.group(1)), "command": m.group(2),
+                          "python": lines[i + 1], "threads": []})
+            thread = None
+            i += 3
+            continue
+        m = DUMP_THREAD.match(line)
+        if m and procs:
+            thread = DumpThread(m)
+            procs[-1]["threads"].append(thread)
+        elif line.startswith("    ") and thread:
+            try:
+                thread.frames.append(Frame(line[4:]))
+            except ValueError as e:
+                raise Fail("dump line %d: %s" % (i + 1, e), run.stdout.splitlines()[:40])
+        elif line == "" and procs and lines[i + 1].startswith("Process "):
+            pass  # between processes
+        else:
+            raise Fail("dump line %d unexpected: %r" % (i + 1, line),
+                       run.stdout.splitlines()[:40])
+        i += 1
+    return procs
+
+
+def _one_process(procs, pid, run):
+    if len(procs) != 1 or procs[0]["pid"] != pid:
+        raise Fail("want one Process block for pid %d, got %s" % (
+            pid, [p["pid"] for p in procs]), run.stdout.splitlines()[:40])
+    return procs[0]
+
+
+def t_dump_named_threads(ctx, interp):
+    """A process whose threads all sleep: exactly its eleven Python threads,
+    by name, main thread first, every one idle and without the GIL, each
+    asleep on its marked line."""
+    path = target("named_sleepers.py")
+    mk = markers(path)
+    with Target([interp.path, path, "60"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(["dump", "--pid", str(t.pid)], timeout=30)
+        tids = set(int(x) for x in os.listdir("/proc/%d/task" % t.pid))
+    p = _one_process(parse_dump(run), t.pid, run)
+    detail = [th.describe() for th in p["threads"]] + run.describe()
+    if run.stderr.strip():
+        raise Fail("dump wrote to stderr", run.describe())
+    if not p["python"].startswith("Python v%s (" % interp.vstr):
+        raise Fail("%r does not name Python %s" % (p["python"], interp.vstr), detail)
+    if "named_sleepers.py" not in p["command"]:
+        raise Fail("command %r lacks the script" % p["command"], detail)
+    threads = p["threads"]
+    want = ["MainThread"] + ["Sleeper-%d" % i for i in range(1, 11)]
+    if sorted(th.name or "" for th in threads) != sorted(want):
+        raise Fail("threads named %s, want exactly %s" % (
+            sorted(th.name or "<none>" for th in threads), want), detail)
+    if set(th.tid for th in threads) != tids or len(threads) != len(tids):
+        raise Fail("thread ids %s, want the target's %s" % (
+            sorted(th.tid for th in threads), sorted(tids)), detail)
+    if threads[0].tid != t.pid or threads[0].name != "MainThread":
+        raise Fail("the first thread is not the main thread", detail)
+    if [th.tid for th in threads[1:]] != sorted(th.tid for th in threads[1:]):
+        raise Fail("threads after the main one are not in tid order", detail)
+    for th in threads:
+        if th.active or th.gil:
+            raise Fail("%s: a sleeping thread shown active or holding the GIL"
+                       % th.describe(), detail)
+        if not th.frames or not th.frames[-1].func.endswith("<module>" if th.tid == t.pid
+                                                             else "_bootstrap"):
+            raise Fail("%s: does not end at its thread's root" % th.describe(), detail)
+        leaf = th.frames[0]
+        fn, mark = ("main", "main-sleep") if th.tid == t.pid else ("doze", "doze-sleep")
+        if (leaf.func, leaf.file) != (fn, "named_sleepers.py") or leaf.line not in mk[mark]:
+            raise Fail("%s: leaf %s, want %s (named_sleepers.py:%d)" % (
+                th.describe(), leaf.raw, fn, min(mk[mark])), detail)
+    return "11 threads idle on their lines in %.1fs" % run.elapsed
+
+
+def t_dump_busy(ctx, interp):
+    """A busy program: its thread active, holding the GIL, in hot() on the
+    marked line; --json says the same with the documented keys."""
+    path = target("hot.py")
+    mk = markers(path)
+    with Target([interp.path, path, "60"]) as t:
+        t.wait_for("ready")
+        run = pyebpf(["dump", "--pid", str(t.pid)], timeout=30)
+        jrun = pyebpf(["dump", "--pid", str(t.pid), "--json"], timeout=30)
+    p = _one_process(parse_dump(run), t.pid, run)
+    threads = p["threads"]
+    detail = [th.describe() for th in threads] + run.describe()
+    if len(threads) != 1:
+        raise Fail("%d threads, want hot.py's one" % len(threads), detail)
+    th = threads[0]
+    if th.tid != t.pid or not th.active or not th.gil:
+        raise Fail("%s: want thread %d active+gil" % (th.describe(), t.pid), detail)
+    if tuple(f.func for f in th.frames) != tuple(reversed(HOT_STACK)) or \
+            th.frames[0].line not in mk["hot-loop"]:
+        raise Fail("%s: want hot;main;<module>, hot on a hot-loop line" % th.describe(), detail)
+
+    if jrun.timed_out or jrun.rc != 0:
+        raise Fail("dump --json exit status %s" % jrun.rc, jrun.describe())
+    try:
+        doc = json.loads(jrun.stdout)
+    except ValueError as e:
+        raise Fail("dump --json is not JSON: %s" % e, jrun.stdout.splitlines()[:10])
+    if not isinstance(doc, list) or len(doc) != 1:
+        raise Fail("dump --json: want an array of one thread", jrun.stdout.splitlines()[:10])
+    j = doc[0]
+    keys = {"pid", "tid", "thread_name", "active", "owns_gil", "frames"}
+    if set(j) != keys:
+        raise Fail("dump --json keys %s, want %s" % (sorted(j), sorted(keys)))
+    if (j["pid"], j["tid"], j["active"], j["owns_gil"]) != (t.pid, t.pid, True, True):
+        raise Fail("dump --json: %r" % {k: j[k] for k in keys if k != "frames"})
+    for f in j["frames"]:
+        if set(f) != {"name", "filename", "line"}:
+            raise Fail("dump --json frame keys %s" % sorted(f))
+    leaf = j["frames"][0] if j["frames"] else {}
+    if [f["name"] for f in j["frames"]] != ["hot", "main", "<module>"] or \
+            leaf["filename"] != "hot.py" or leaf["line"] not in mk["hot-loop"]:
+        raise Fail("dump --json frames %r" % j["frames"])
+    return "active+gil in hot (hot.py:%d); JSON agrees" % th.frames[0].line
+
+
+DUMP_TREE_CODE = r'''
+import multiprocessing, subprocess, sys, time
+
+def child(ready):
+    ready.set()
+    time.sleep(120)
+
+if __name__ == "__main__":
+    py = subprocess.Popen([sys.executable, "-c",
+                           "import sys, time\nprint('up', flush=True)\ntime.sleep(120)"],
+                          stdout=subprocess.PIPE)
+    py.stdout.readline()
+    ready = multiprocessing.Event()
+    mp = multiprocessing.Process(target=child, args=(ready,))
+    mp.start()
+    ready.wait(30)
+    native = subprocess.Popen(["sleep", "120"])
+    time.sleep(0.2)
+    print("ready %d %d %d" % (py.pid, mp.pid, native.pid), flush=True)
+    time.sleep(120)
+'''
+
+
+def t_dump_subprocesses(ctx, py):
+    """--subprocesses: the target and its Python children (one from
+    subprocess, one from multiprocessing) as three Process blocks, a
+    non-Python child left out quietly; in JSON every thread has its pid."""
+    with Target([py.path, "-c", DUMP_TREE_CODE]) as t:
+        py_child, mp_child, native = (int(x) for x in t.wait_for("ready ").split()[1:])
+        run = pyebpf(["dump", "--pid", str(t.pid), "--subprocesses"], timeout=30)
+        jrun = pyebpf(["dump", "--pid", str(t.pid), "--subprocesses", "--json"], timeout=30)
+    procs = parse_dump(run)
+    pids = [p["pid"] for p in procs]
+    want = [t.pid] + sorted([py_child, mp_child])
+    if pids != want:
+        raise Fail("Process blocks for %s, want %s (parent, then children; not the "
+                   "non-Python %d)" % (pids, want, native), run.stdout.splitlines()[:40])
+    if run.stderr.strip():
+        raise Fail("dump wrote to stderr (non-Python children are left out quietly)",
+                   run.describe())
+    for p in procs:
+        if not p["threads"] or not p["threads"][0].frames:
+            raise Fail("process %d: no thread with a stack" % p["pid"],
+                       run.stdout.splitlines()[:40])
+    if jrun.rc != 0:
+        raise Fail("dump --json exit status %s" % jrun.rc, jrun.describe())
+    doc = json.loads(jrun.stdout)
+    if sorted(set(th["pid"] for th in doc)) != sorted(want):
+        raise Fail("JSON threads carry pids %s, want %s" % (
+            sorted(set(th["pid"] for th in doc)), sorted(want)))
+    return "processes %s" % ", ".join(str(p) for p in pids)
+
+
+def t_dump_errors(ctx, py):
+    """No such pid, not a Python process: one 'pyebpf: ' line, exit 1;
+    no --pid: a usage error, exit 2."""
+    p = subprocess.Popen(["true"])
+    p.wait()
+    if os.path.exists("/proc/%d" % p.pid):
+        raise Fail("pid %d got reused, rerun" % p.pid)
+    run = pyebpf(["dump", "--pid", str(p.pid)], timeout=30)
+    _error_check(run, 1, ["no such process", str(p.pid)], "dump of gone pid %d" % p.pid, 10)
+    if run.stdout:
+        raise Fail("a failed dump printed to stdout", run.describe())
+    with Target(["sleep", "100"]) as t:
+        time.sleep(0.2)
+        run = pyebpf(["dump", "--pid", str(t.pid), "--json"], timeout=30)
+    _error_check(run, 1, ["not a python process", str(t.pid)], "dump of sleep", 10)
+    run = pyebpf(["dump"], timeout=30)
+    _error_check(run, 2, ["--pid"], "dump without --pid", 10)
+    return "gone pid, sleep and no --pid refused"
+
+
+# --------------------------------------------------------------------------
+# top: the live table, on a terminal (tmux) and through a pipe
+
+
+TOP_ROW = re.compile(r"^\s*(?:[\d.]+%|-)\s+(?:[\d.]+%|-)\s+\S+s\s+\S+s\s+(?P<label>.+?)\s*$")
+
+
+def top_table(lines):
+    """(column header, [row labels]) of one `top` screen or snapshot; the
+    column header is None when there is none."""
+    for i, line in enumerate(lines):
+        if line.lstrip().startswith("%Own"):
+            rows = []
+            for l in lines[i + 1:]:
+                m = TOP_ROW.match(l)
+                if not m:
+                    break
+                rows.append(m.group("label"))
+            return line.strip(), rows
+    return None, []
+
+
+def _tmux(sock, *args, check=True):
+    r = subprocess.run(["tmux", "-L", sock] + list(args), capture_output=True, text=True,
+                       timeout=20)
+    if check and r.returncode != 0:
+        raise Fail("tmux %s failed: %s" % (" ".join(args), r.stderr.strip()))
+    return r.stdout
+
+
+def _wait_screen(sock, what, pred, timeout=10):
+    """Captures the pane until pred(lines) holds; returns the lines."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = _tmux(sock, "capture-pane", "-p", "-t", "top").split("\n")
+        if pred(lines):
+            return lines
+        if time.monotonic() > deadline:
+            raise Fail("the screen never showed %s" % what,
+                       ["screen:"] + ["  |" + l for l in lines if l.strip()])
+        time.sleep(0.2)
+
+
+def t_top_tty(ctx, py):
+    """`top` on a terminal (tmux, 160x40): hot first in the line view, L
+    switches to the function view, q exits 0 and gives the terminal back."""
+    if not shutil.which("tmux"):
+        raise Fail("tmux not found (tools/install-deps.sh installs it)")
+    sock = "pyebpf-it-%d" % os.getpid()
+    rc_file, before, after = ctx.path("rc"), ctx.path("stty.before"), ctx.path("stty.after")
+    with Target([py.path, target("hot.py"), "60"]) as t:
+        t.wait_for("ready")
+        script = "stty -a > %s; %s top --pid %d; echo $? > %s; stty -a > %s; sleep 60" % (
+            before, _quote(PYEBPF), t.pid, rc_file, after)
+        _tmux(sock, "new-session", "-d", "-s", "top", "-x", "160", "-y", "40", script)
+        try:
+            def hot_first(want_header):
+                def pred(lines):
+                    header, rows = top_table(lines)
+                    return header is not None and header.endswith(want_header) and \
+                        rows and rows[0].startswith("hot (")
+                return pred
+
+            lines = _wait_screen(sock, "hot first in the line view",
+                                 hot_first("Function (file:line)"))
+            header, rows = top_table(lines)
+            if not re.match(r"^hot \(.*hot\.py:\d+\)$", rows[0]):
+                raise Fail("first row %r is not 'hot (hot.py:LINE)'" % rows[0], lines)
+            text = "\n".join(lines)
+            for needle in ("pyebpf top: pid %d" % t.pid, "Samples: ", "GIL: ", "Active: ",
+                           "Threads: ", "q: quit"):
+                if needle not in text:
+                    raise Fail("the screen does not show %r" % needle, lines)
+            if len(lines) < 40 or not lines[39].startswith("1-4"):
+                raise Fail("the key help is not on the last of 40 lines", lines)
+
+            _tmux(sock, "send-keys", "-t", "top", "L")
+            lines = _wait_screen(sock, "hot first in the function view after L",
+                                 hot_first("Function (file)"))
+            header, rows = top_table(lines)
+            if not re.match(r"^hot \(.*hot\.py\)$", rows[0]) or \
+                    len([r for r in rows if r.startswith("hot (")]) != 1:
+                raise Fail("function view: want one 'hot (hot.py)' row first, got %r" % rows,
+                           lines)
+
+            _tmux(sock, "send-keys", "-t", "top", "q")
+            deadline = time.monotonic() + 10
+            while not (os.path.exists(after) and os.path.getsize(after)):
+                if time.monotonic() > deadline:
+                    raise Fail("pyebpf top did not exit 10 s after q",
+                               _tmux(sock, "capture-pane", "-p", "-t", "top").split("\n"))
+                time.sleep(0.2)
+            with open(rc_file) as f:
+                rc = f.read().strip()
+            if rc != "0":
+                raise Fail("pyebpf top exited with status %s after q" % rc)
+            with open(before) as f1, open(after) as f2:
+                if f1.read() != f2.read():
+                    raise Fail("the terminal's mode after top differs from before (stty -a)")
+            lines = _tmux(sock, "capture-pane", "-p", "-t", "top").split("\n")
+            if any("%Own" in l for l in lines):
+                raise Fail("the table is still on the screen after q: alternate screen "
+                           "not left", lines)
+        finally:
+            _tmux(sock, "kill-server", check=False)
+    return "hot first, L to functions, q: status 0, terminal restored"
+
+
+def _top_snapshots(run, pid=None):
+    """The snapshots of a `top` run through a pipe: blank-line separated,
+    each with hot as its first row; no escape codes."""
+    if "\x1b" in run.stdout:
+        raise Fail("escape codes in top's output to a pipe", run.describe())
+    snaps = [s for s in run.stdout.split("\n\n") if s.strip()]
+    for i, snap in enumerate(snaps):
+        lines = snap.split("\n")
+        header, rows = top_table(lines)
+        if not lines[0].startswith("pyebpf top: pid %s" % (pid or "")):
+            raise Fail("snapshot %d does not start with 'pyebpf top: pid'" % (i + 1), lines)
+        if header is None or not rows or not rows[0].startswith("hot ("):
+            raise Fail("snapshot %d: the first row is not hot" % (i + 1), lines + run.describe())
+    return snaps
+
+
+def t_top_no_tty(ctx, py):
+    """`top` with stdout to a pipe: a snapshot a second until SIGINT (sent
+    1.5 s after the first snapshot, so loading the BPF programs on a busy
+    machine does not count)."""
+    with Target([py.path, target("hot.py"), "30"]) as t:
+        t.wait_for("ready")
+        run = Run([PYEBPF, "top", "--pid", str(t.pid)])
+        first = b""
+        try:
+            fd, deadline = run.proc.stdout.fileno(), time.monotonic() + 20
+            while b"\n\n" not in first and time.monotonic() < deadline:
+                if select.select([fd], [], [], 0.2)[0]:
+                    chunk = os.read(fd, 65536)
+                    if not chunk:
+                        break
+                    first += chunk
+            if b"\n\n" not in first:
+                run.kill()
+                run.wait(5)
+                raise Fail("no snapshot in 20 s",
+                           run.describe() + [first.decode(errors="replace")])
+            time.sleep(1.5)
+            if run.proc.poll() is not None:
+                run.wait(5)
+                raise Fail("pyebpf top exited on its own before SIGINT", run.describe())
+            stopped = time.monotonic()
+            run.proc.send_signal(signal.SIGINT)
+            run.wait(15)
+        finally:
+            run.kill()
+    run.stdout = first.decode(errors="replace") + run.stdout
+    if run.rc != 0:
+        raise Fail("pyebpf top exited with status %s after SIGINT" % run.rc, run.describe())
+    if run.start + run.elapsed - stopped > 5:
+        raise Fail("pyebpf top took %.1fs to stop after SIGINT" % (
+            run.start + run.elapsed - stopped), run.describe())
+    snaps = _top_snapshots(run, t.pid)
+    if len(snaps) < 2:
+        raise Fail("%d snapshots in 1.5 s after the first, want 2" % len(snaps),
+                   run.describe() + [run.stdout])
+    return "%d snapshots, hot first in each, no escape codes" % len(snaps)
+
+
+def t_top_exec(ctx, py):
+    """`top -- python hot.py 2` through a pipe ends by itself, with a last
+    snapshot saying the program exited."""
+    run = pyebpf(["top", "--", py.path, target("hot.py"), "2.5"], timeout=30)
+    if run.timed_out or run.rc != 0:
+        raise Fail("pyebpf top -- PROGRAM: status %s" % run.rc, run.describe())
+    snaps = [s for s in run.stdout.split("\n\n") if s.strip()]
+    # the program prints "ready" to the same stdout
+    snaps = [s[len("ready\n"):] if s.startswith("ready\n") else s for s in snaps]
+    run.stdout = "\n\n".join(snaps)
+    snaps = _top_snapshots(run)
+    if len(snaps) < 2 or "the program exited with status 0" not in snaps[-1]:
+        raise Fail("want 2 snapshots or more, the last saying the program exited with "
+                   "status 0", run.describe() + [run.stdout])
+    return "%d snapshots, ended with the program" % len(snaps)
+
+
+# --------------------------------------------------------------------------
+# processes: --subprocesses, --all, containers
+
+
+PROCESS_FRAME = re.compile(
+    r'^process (?P<pid>\d+)(?: \(ns pid (?P<ns>\d+)\))?:"(?P<cmd>.*)"$')
+
+
+class ProcFrame(WideFrame):
+    """A WideFrame that may also be a process root
+    `process PID[ (ns pid N)]:"COMMAND"` (kind "process")."""
+    __slots__ = ("pid", "ns_pid", "command")
+
+    def __init__(self, raw):
+        self.pid = self.ns_pid = self.command = None
+        m = PROCESS_FRAME.match(raw)
+        if m:
+            self.raw = self.func = raw
+            self.file = self.line = None
+            self.synthetic = True
+            self.off_class = self.syscall = self.tid = self.thread_name = None
+            self.kind = "process"
+            self.pid = int(m.group("pid"))
+            self.ns_pid = int(m.group("ns")) if m.group("ns") else self.pid
+            self.command = m.group("cmd")
+        else:
+            WideFrame.__init__(self, raw)
+
+
+def process_profile(run, out):
+    """Parses a --subprocesses/--all profile: {pid: [(python frames root
+    first, count)]}, and {pid: command}; every stack must start with its
+    process root, which appears nowhere else."""
+    if run.timed_out:
+        raise Fail("pyebpf did not exit in time", run.describe())
+    if run.rc != 0:
+        raise Fail("pyebpf exited with status %s" % run.rc, run.describe())
+    prof = parse_folded(out, ProcFrame)
+    by_pid, commands = {}, {}
+    for fr, c in prof.stacks:
+        if not fr or fr[0].kind != "process":
+            raise Fail("stack without a process root: %s" % _compress(fr)[:300],
+                       prof.top() + run.describe())
+        if any(f.kind == "process" for f in fr[1:]):
+            raise Fail("process frame below the root: %s" % _compress(fr)[:300])
+        by_pid.setdefault(fr[0].pid, []).append((fr[1:], c))
+        commands[fr[0].pid] = fr[0]
+    return prof, by_pid, commands
+
+
+def _leaf_on(stacks, func, path, lines):
+    """Samples whose leaf Python frame is `func` in `path` on one of `lines`."""
+    return sum(c for fr, c in stacks
+               if fr and fr[-1].func == func and fr[-1].file == path and fr[-1].line in lines)
+
+
+def summary_counts(run):
+    """The summary's 'processes: N profiled, N still running; kernel
+    entries: N registered, N followed' line, as a dict."""
+    m = re.search(r"processes: (\d+) profiled, (\d+) still running; kernel entries: "
+                  r"(-?\d+) registered, (-?\d+) followed", run.stderr)
+    if not m:
+        raise Fail("no 'processes: ... kernel entries: ...' line in the summary",
+                   run.describe())
+    return dict(zip(("profiled", "live", "registered", "followed"),
+                    (int(x) for x in m.groups())))
+
+
+def t_subprocesses_multiprocessing(ctx, interp):
+    """-- python mp_workers.py with --subprocesses: the parent and its two
+    multiprocessing workers (forked after the start) are three processes,
+    each under its own process root with its own function on its lines."""
+    out = ctx.path("mp.folded")
+    path = target("mp_workers.py")
+    mk = markers(path)
+    run = pyebpf(["record", "--subprocesses", "-f", "raw", "--full-filenames", "-o", out,
+                  "--", interp.path, path, "3"], timeout=60)
+    prof, by_pid, commands = process_profile(run, out)
+    ready = re.search(r"^ready (\d+) (\d+)$", run.stdout, re.M)
+    if not ready:
+        raise Fail("the target never printed its workers' pids", run.describe())
+    workers = [int(x) for x in ready.groups()]
+    parents = [p for p, st in by_pid.items()
+               if _leaf_on(st, "parent_spin", path, mk["parent-loop"]) > 0]
+    if len(parents) != 1 or parents[0] in workers:
+        raise Fail("parent_spin in processes %s, want exactly one, not a worker %s" % (
+            parents, workers), prof.top(8) + run.describe())
+    want = sorted(parents + workers)
+    if sorted(by_pid) != want:
+        raise Fail("processes %s in the profile, want %s (parent and workers)" % (
+            sorted(by_pid), want), prof.top(8) + run.describe())
+    counts = []
+    for pid in want:
+        func, mark = ("parent_spin", "parent-loop") if pid == parents[0] else \
+            ("worker_spin", "worker-loop")
+        n = _leaf_on(by_pid[pid], func, path, mk[mark])
+        if n < 20:
+            raise Fail("process %d: only %d samples in %s on its lines" % (pid, n, func),
+                       prof.top(8) + run.describe())
+        if "mp_workers.py" not in commands[pid].command:
+            raise Fail("process %d's root names %r, not its command line" % (
+                pid, commands[pid].command))
+        counts.append(n)
+    c = summary_counts(run)
+    if c["profiled"] != 3 or c["live"] or c["registered"] or c["followed"]:
+        raise Fail("summary counts %s, want 3 profiled and nothing left" % c, run.describe())
+    return "pids %s: %s samples in their functions" % (want, "/".join(map(str, counts)))
+
+
+def t_subprocesses_attach(ctx, py):
+    """--pid P --subprocesses on a running parent: its workers, started
+    before pyebpf, are found too."""
+    out = ctx.path("mp.folded")
+    path = target("mp_workers.py")
+    mk = markers(path)
+    with Target([py.path, path, "30"]) as t:
+        workers = [int(x) for x in t.wait_for("ready ").split()[1:]]
+        run = pyebpf(["record", "-p", str(t.pid), "--subprocesses", "-d", "2", "-f", "raw",
+                      "--full-filenames", "-o", out], timeout=40)
+    prof, by_pid, _ = process_profile(run, out)
+    want = sorted([t.pid] + workers)
+    if sorted(by_pid) != want:
+        raise Fail("processes %s in the profile, want %s" % (sorted(by_pid), want),
+                   prof.top(8) + run.describe())
+    for pid in workers:
+        if _leaf_on(by_pid[pid], "worker_spin", path, mk["worker-loop"]) < 10:
+            raise Fail("worker %d: fewer than 10 samples in worker_spin" % pid,
+                       prof.top(8) + run.describe())
+    return "parent and workers %s" % want
+
+
+def t_subprocesses_late_child(ctx, interp):
+    """A shell that sleeps 0.5 s, then starts Python as its child, or
+    exec()s it: found, with hot's stack on its lines."""
+    results = []
+    for how, script in (("child", 'sleep 0.5; "$0" "$1" 1.5; true'),
+                        ("exec", 'sleep 0.5; exec "$0" "$1" 1.5')):
+        out = ctx.path("late-%s.folded" % how)
+        run = pyebpf(["record", "--subprocesses", "-f", "raw", "--full-filenames", "-o", out,
+                      "--", "sh", "-c", script, interp.path, target("hot.py")], timeout=60)
+        prof, by_pid, commands = process_profile(run, out)
+        if len(by_pid) != 1:
+            raise Fail("%s: %d processes in the profile, want the Python one" % (
+                how, len(by_pid)), prof.top() + run.describe())
+        pid, stacks = next(iter(by_pid.items()))
+        if "hot.py" not in commands[pid].command:
+            raise Fail("%s: the process root names %r" % (how, commands[pid].command))
+        sub = Profile(stacks, out)
+        n = sub.count(lambda fr: Profile.names(fr) == HOT_STACK)
+        if n < 30:
+            raise Fail("%s: only %d <module>;main;hot samples" % (how, n),
+                       prof.top() + run.describe())
+        _check_hot(Profile([(fr, c) for fr, c in stacks if Profile.names(fr) == HOT_STACK],
+                           out), run)
+        results.append("%s %d samples" % (how, n))
+    return ", ".join(results)
+
+
+def t_all_short_lived(ctx, py):
+    """--all --comm NAME while 50 short-lived processes of every installed
+    version (symlinks named NAME) start and exit: each shows its own stack
+    on its lines, and the kernel's maps are empty again afterwards."""
+    interps = [i for i in discover_interpreters() if i.supported]
+    name = "pyeshort%d" % (os.getpid() % 10000)
+    links = []
+    for i, it in enumerate(interps):
+        d = ctx.path("v%d" % i)
+        os.mkdir(d)
+        os.symlink(it.path, os.path.join(d, name))
+        links.append((it, os.path.join(d, name)))
+    path = target("short_lived.py")
+    mk = markers(path)
+    out = ctx.path("all.folded")
+    run = Run([PYEBPF, "record", "--all", "--comm", name, "-f", "raw", "--full-filenames",
+               "-o", out])
+    procs = []
+    try:
+        deadline = time.monotonic() + 20
+        while _bpf_links(run.proc.pid) < 3:
+            if run.proc.poll() is not None or time.monotonic() > deadline:
+                run.wait(5)
+                raise Fail("pyebpf --all did not start", run.describe())
+            time.sleep(0.05)
+        running = []
+        for n in range(50):
+            it, exe = links[n % len(links)]
+            while len(running) >= 4:
+                running = [p for p in running if p.poll() is None]
+                time.sleep(0.01)
+            p = subprocess.Popen([exe, path, "0.3"], stdin=subprocess.DEVNULL,
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            procs.append((p, it))
+            running.append(p)
+        for p, _ in procs:
+            p.wait(60)
+        time.sleep(0.5)
+        run.proc.send_signal(signal.SIGINT)
+        run.wait(30)
+    finally:
+        for p, _ in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        run.kill()
+    prof, by_pid, _ = process_profile(run, out)
+    missing, weak = [], []
+    for p, it in procs:
+        if p.returncode != 0:
+            raise Fail("%s short_lived.py exited with %s" % (it.name, p.returncode),
+                       p.stderr.read().decode(errors="replace").splitlines()[-5:])
+        stacks = by_pid.get(p.pid)
+        if not stacks:
+            missing.append("%d (%s)" % (p.pid, it.name))
+            continue
+        good = sum(c for fr, c in stacks
+                   if Profile.names(fr) == ("<module>", "short_lived_work")
+                   and fr[-1].line in mk["short-loop"] and fr[0].line in mk["short-call"]
+                   and fr[-1].file == path)
+        if good < 5:
+            weak.append("%d (%s): %d" % (p.pid, it.name, good))
+    for p, _ in procs:
+        p.stderr.close()
+    if missing:
+        raise Fail("%d of 50 processes not in the profile: %s" % (len(missing), ", ".join(
+            missing[:10])), prof.top(8) + run.describe())
+    if weak:
+        raise Fail("processes with fewer than 5 samples of <module>;short_lived_work on its "
+                   "lines: %s" % ", ".join(weak[:10]), prof.top(8) + run.describe())
+    extra = sorted(set(by_pid) - set(p.pid for p, _ in procs))
+    if extra:
+        raise Fail("processes %s in the profile that --comm %s excludes" % (extra, name),
+                   run.describe())
+    c = summary_counts(run)
+    if c["profiled"] != 50 or c["live"] or c["registered"] or c["followed"]:
+        raise Fail("summary counts %s: want 50 profiled, none left in the kernel's maps" % c,
+                   run.describe())
+    pick = re.search(r"profiled ([\d.]+) ms after their exec on average \(at most ([\d.]+) ms",
+                     run.stderr)
+    return "50 processes of %d versions, each with its stack; maps empty; picked up in %s" % (
+        len(set(it.version[:2] for it in interps)),
+        "%s ms (max %s)" % pick.groups() if pick else "?")
+
+
+def _bpf_links(pid):
+    """How many BPF links process `pid` holds (its programs are attached)."""
+    n = 0
+    try:
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            try:
+                if os.readlink("/proc/%d/fd/%s" % (pid, fd)) == "anon_inode:bpf_link":
+                    n += 1
+            except OSError:
+                pass
+    except OSError:
+        pass
+    return n
+
+
+def _children(pid):
+    try:
+        with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+            return [int(x) for x in f.read().split()]
+    except OSError:
+        return []
+
+
+def t_container_pid(ctx, py):
+    """Python in new pid and mount namespaces (unshare --pid --mount --fork
+    --mount-proc): profiled by its host pid; the summary and the process
+    root show its pid in its namespace (1) too."""
+    if not shutil.which("unshare"):
+        raise Skip("no unshare(1)")
+    out = ctx.path("hot.folded")
+    out2 = ctx.path("hot2.folded")
+    with Target(["unshare", "--pid", "--mount", "--fork", "--mount-proc",
+                 py.path, target("hot.py"), "30"]) as t:
+        try:
+            t.wait_for("ready", timeout=20)
+        except Fail as e:
+            if t.proc.poll() is not None:
+                raise Skip("unshare --pid --mount failed: %s" % "; ".join(e.details))
+            raise
+        kids = _children(t.pid)
+        if len(kids) != 1:
+            raise Fail("unshare %d has children %s, want the Python one" % (t.pid, kids))
+        host = kids[0]
+        run = pyebpf(attach_args(host, out, 2), timeout=40)
+        run2 = pyebpf(["record", "-p", str(t.pid), "--subprocesses", "-d", "2", "-f", "raw",
+                       "--full-filenames", "-o", out2], timeout=40)
+    prof = profile_ok(run, out)
+    _check_hot(prof, run)
+    if not re.search(r"profiled pid %d \(ns pid 1; Python" % host, run.stderr):
+        raise Fail("the summary does not say 'profiled pid %d (ns pid 1; ...'" % host,
+                   run.describe())
+    prof2, by_pid, commands = process_profile(run2, out2)
+    if sorted(by_pid) != [host] or commands[host].ns_pid != 1:
+        raise Fail("process roots %s, want pid %d with ns pid 1" % (
+            [commands[p].raw for p in by_pid], host), prof2.top() + run2.describe())
+    return "host pid %d (ns pid 1): %d samples, root %s" % (
+        host, prof.total, commands[host].raw[:40])
 
 
 # --------------------------------------------------------------------------
@@ -1830,6 +2560,10 @@ PER_INTERP = [
     ("formats", t_formats, True),
     ("thread-names", t_thread_names, True),
     ("names-and-lines", t_names_and_lines, True),
+    ("subprocesses-multiprocessing", t_subprocesses_multiprocessing, True),
+    ("subprocesses-late-child", t_subprocesses_late_child, True),
+    ("dump-named-threads", t_dump_named_threads, True),
+    ("dump-busy", t_dump_busy, True),
 ]
 PER_UNSUPPORTED = [
     ("unsupported-attach", t_unsupported_attach, False),
@@ -1847,6 +2581,14 @@ ONCE = [  # (name, function, needs a working kernel); run with the default inter
     ("sigint", t_sigint, True),
     ("target-exit", t_target_exit, True),
     ("summary", t_summary, True),
+    ("subprocesses-attach", t_subprocesses_attach, True),
+    ("all-short-lived", t_all_short_lived, True),
+    ("container-pid", t_container_pid, True),
+    ("dump-subprocesses", t_dump_subprocesses, True),
+    ("dump-errors", t_dump_errors, False),
+    ("top-tty", t_top_tty, True),
+    ("top-no-tty", t_top_no_tty, True),
+    ("top-exec", t_top_exec, True),
     ("completions", t_completions, False),
     ("default-output-name", t_default_output_name, True),
     ("browser-flamegraph", t_browser_flamegraph, True),

@@ -315,10 +315,53 @@ static void test_100k_stacks(void **state)
 	profile__free(p);
 }
 
+/* --subprocesses/--all: a process root above the thread root; processes
+ * that share a pid stay apart, stacks differing only in thread merge
+ * without --threads. */
+static void test_process_roots(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t work = intern(p, "work", "/app/app.py", 20);
+	uint32_t a, b, ta1, ta2, tb;
+	struct report r = {.profile = p, .show_processes = true};
+	char *out;
+
+	assert_int_equal(profile__add_process(p, 40, 40, "python3 app.py", &a), 0);
+	assert_int_equal(profile__add_process(p, 40, 2, "python3 other.py", &b), 0);
+	assert_int_equal(profile__intern_process_thread(p, a, 40, &ta1), 0);
+	assert_int_equal(profile__intern_process_thread(p, a, 41, &ta2), 0);
+	assert_int_equal(profile__intern_process_thread(p, b, 40, &tb), 0);
+	add_stack(p, ta1, (uint32_t[]){work}, 1, 2);
+	add_stack(p, ta2, (uint32_t[]){work}, 1, 3);
+	add_stack(p, tb, (uint32_t[]){work}, 1, 4);
+
+	out = report_output_text(folded_output__write, &r);
+	assert_string_equal(out,
+			    "process 40 (ns pid 2):\"python3 other.py\";work (/app/app.py:20) 4\n"
+			    "process 40:\"python3 app.py\";work (/app/app.py:20) 5\n");
+	free(out);
+	r.show_threads = true;
+	out = report_output_text(folded_output__write, &r);
+	assert_string_equal(out,
+			    "process 40 (ns pid 2):\"python3 other.py\";[thread 40];work "
+			    "(/app/app.py:20) 4\n"
+			    "process 40:\"python3 app.py\";[thread 40];work (/app/app.py:20) 2\n"
+			    "process 40:\"python3 app.py\";[thread 41];work (/app/app.py:20) 3\n");
+	free(out);
+	/* not shown: as before */
+	r.show_processes = false;
+	r.show_threads = false;
+	out = report_output_text(folded_output__write, &r);
+	assert_string_equal(out, "work (/app/app.py:20) 9\n");
+	free(out);
+	profile__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_golden),
+		cmocka_unit_test(test_process_roots),
 		cmocka_unit_test(test_bytewise_order),
 		cmocka_unit_test(test_same_profile_same_bytes),
 		cmocka_unit_test(test_escaping),

@@ -445,11 +445,61 @@ static void test_threads(void **state)
 	profile__free(p);
 }
 
+/* Process entries: one per instance, threads of equal pid and tid in two
+ * entries stay apart, labels name both pids in another namespace. */
+static void test_processes(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t a, b, ta, tb, tplain, again;
+	const struct profile_process *pa;
+	const struct profile_thread *t;
+	char buf[PROFILE_PROCESS_LABEL_MAX], longcmd[300];
+
+	assert_int_equal(profile__add_process(p, 100, 100, "python3 a.py", &a), 0);
+	assert_int_equal(profile__add_process(p, 100, 1, "python3 b;x\n.py", &b), 0);
+	assert_int_not_equal(a, b);
+	assert_int_equal(profile__process_count(p), 2);
+	pa = profile__process(p, a);
+	assert_string_equal(pa->label, "process 100:\"python3 a.py\"");
+	assert_string_equal(pa->command, "python3 a.py");
+	assert_int_equal(pa->ns_pid, 100);
+	/* sanitized like a frame label; the namespace pid beside */
+	assert_string_equal(profile__process(p, b)->label,
+			    "process 100 (ns pid 1):\"python3 b:x?.py\"");
+	assert_null(profile__process(p, 2));
+
+	assert_int_equal(profile__intern_process_thread(p, a, 101, &ta), 0);
+	assert_int_equal(profile__intern_process_thread(p, b, 101, &tb), 0);
+	assert_int_equal(profile__intern_thread(p, 100, 101, &tplain), 0);
+	assert_int_not_equal(ta, tb);
+	assert_int_not_equal(ta, tplain);
+	assert_int_not_equal(tb, tplain);
+	assert_int_equal(profile__intern_process_thread(p, b, 101, &again), 0);
+	assert_int_equal(again, tb);
+	t = profile__thread(p, tb);
+	assert_int_equal(t->pid, 100);
+	assert_int_equal(t->tid, 101);
+	assert_int_equal(t->process, b);
+	assert_int_equal(profile__thread(p, tplain)->process, PROFILE_NO_PROCESS);
+	assert_int_equal(profile__intern_process_thread(p, 7, 101, &again), -EINVAL);
+
+	/* long commands are cut on a character boundary */
+	memset(longcmd, 'x', sizeof(longcmd) - 1);
+	longcmd[sizeof(longcmd) - 1] = '\0';
+	memcpy(longcmd + 119, "\xc3\xa9", 2); /* a 2-byte character across byte 120 */
+	profile_process_label(5, 0, longcmd, buf, sizeof(buf));
+	assert_int_equal(strlen(buf), strlen("process 5:\"") + 119 + strlen("...\""));
+	assert_string_equal(buf + strlen(buf) - 4, "...\"");
+	assert_string_equal(profile_process_label(5, 5, NULL, buf, sizeof(buf)), "process 5:\"\"");
+	profile__free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_kinds),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_processes),
 		cmocka_unit_test(test_new_is_empty),
 		cmocka_unit_test(test_intern_same_triple_same_id),
 		cmocka_unit_test(test_labels),
