@@ -258,9 +258,10 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 	else
 		out->line = -1;
 	/* CPython has no line for some instructions (artificial ones, with no
-	 * location): report the function's first line, as for a frame that
-	 * has not started, so every Python frame has a line */
-	if (out->line < 0)
+	 * location; 3.11+ put a module's opening RESUME on line 0): report the
+	 * function's first line, as for a frame that has not started, so every
+	 * Python frame has a line */
+	if (out->line <= 0)
 		out->line = ci->firstlineno;
 	return 0;
 }
