@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include "messages.h"
 #include "dump.h"
 
 #include <errno.h>
@@ -9,10 +8,12 @@
 #include <string.h>
 
 #include "json_writer.h"
+#include "messages.h"
 #include "proc_info.h"
 #include "process_cmdline.h"
 #include "python_process.h"
 #include "sampler.h"
+#include "sample_stacks.h"
 #include "source_files.h"
 #include "symbolizer.h"
 #include "system_checks.h"
@@ -306,11 +307,8 @@ static int on_sample(const struct pyebpf_sample *s, void *ctx)
 			err = add_frame(frames, &n, f.function, NULL, 0);
 			continue;
 		}
-		file = d->opts->full_filenames ? f.file
-					       : source_files__short_name(t->files, f.file);
-		line = d->opts->no_line_numbers	 ? 0
-		       : d->opts->function_lines ? f.first_line
-						 : f.line;
+		sample_frame_shown(&f, sample_lines_from_cli(d->opts),
+				   d->opts->full_filenames ? NULL : t->files, &file, &line);
 		err = add_frame(frames, &n, f.function, file, line);
 	}
 	if (!err && (s->flags & PYEBPF_SAMPLE_TRUNCATED))

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: MIT
-#include "messages.h"
 #include "record.h"
 
 #include <errno.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "messages.h"
 #include "output_file.h"
 #include "profile.h"
 #include "python_process.h"

@@ -79,20 +79,33 @@ static int push_kernel(struct builder *b, const struct kernel_symbols *ks,
 	return 0;
 }
 
+enum sample_lines sample_lines_from_cli(const struct cli_options *cli)
+{
+	return cli->no_line_numbers  ? SAMPLE_LINES_NONE
+	       : cli->function_lines ? SAMPLE_LINES_FUNCTION
+				     : SAMPLE_LINES_CURRENT;
+}
+
+void sample_frame_shown(const struct resolved_frame *f, enum sample_lines lines,
+			struct source_files *files, const char **file, int *line)
+{
+	*file = files ? source_files__short_name(files, f->file) : f->file;
+	*line = lines == SAMPLE_LINES_FUNCTION ? f->first_line
+		: lines == SAMPLE_LINES_NONE   ? 0
+					       : f->line;
+}
+
 /* A resolved Python frame, as the options want it shown. */
 static int push_resolved(struct builder *b, const struct sample_stacks_opts *o,
 			 const struct resolved_frame *f)
 {
-	int line = f->line;
+	const char *file;
+	int line;
 
 	if (!f->file)
 		return push(b, PROFILE_FRAME_SYNTHETIC, f->function, NULL, 0);
-	if (o->lines == SAMPLE_LINES_FUNCTION)
-		line = f->first_line;
-	else if (o->lines == SAMPLE_LINES_NONE)
-		line = 0;
-	return push(b, source_file_kind(f->file), f->function,
-		    o->files ? source_files__short_name(o->files, f->file) : f->file, line);
+	sample_frame_shown(f, o->lines, o->files, &file, &line);
+	return push(b, source_file_kind(f->file), f->function, file, line);
 }
 
 /* Frames from the root to the Python leaf; returns -errno. */

@@ -44,6 +44,17 @@ enum sample_lines {
 typedef int (*frame_resolver)(const struct pyebpf_frame *frame, struct resolved_frame *out,
 			      void *ctx);
 
+/* The line mode a command line asks for (--nolineno wins over -F). */
+enum sample_lines sample_lines_from_cli(const struct cli_options *cli);
+
+/*
+ * How a resolved Python frame (f->file set) is shown: its file, short
+ * (source_files__short_name) unless `files` is NULL, and the line `lines`
+ * picks (0: none). Records and dumps show frames the same way.
+ */
+void sample_frame_shown(const struct resolved_frame *f, enum sample_lines lines,
+			struct source_files *files, const char **file, int *line);
+
 struct sample_stacks_opts {
 	enum time_mode mode;
 	bool gil_only; /* drop records whose thread did not hold the GIL */

@@ -17,8 +17,6 @@
  * when the ring buffer lost one. Processes that are not Python yet are
  * "pending": inspected again after 1, 2, 4 ... 50 ms up to 2 s.
  */
-#include "launcher.h"
-#include "messages.h"
 #include "session.h"
 
 #include <errno.h>
@@ -34,6 +32,8 @@
 #include <unistd.h>
 
 #include "kernel_symbols.h"
+#include "launcher.h"
+#include "messages.h"
 #include "proc_info.h"
 #include "process_cmdline.h"
 #include "profile.h"
@@ -668,9 +668,7 @@ void session_opts_from_cli(struct session_opts *o, const struct cli_options *cli
 		.gil_only = cli->gil_only,
 		.gil_state = cli->command == CLI_TOP,
 		.kernel = cli->kernel,
-		.lines = cli->no_line_numbers  ? SAMPLE_LINES_NONE
-			 : cli->function_lines ? SAMPLE_LINES_FUNCTION
-					       : SAMPLE_LINES_CURRENT,
+		.lines = sample_lines_from_cli(cli),
 		.full_filenames = cli->full_filenames,
 		.timeline = cli->format == FORMAT_CHROMETRACE,
 		.subprocesses = cli->subprocesses,

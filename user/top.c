@@ -4,7 +4,6 @@
  * the view (top_view.h) freezes the profile's numbers and the screen is
  * drawn: the whole terminal on a tty, a plain snapshot otherwise.
  */
-#include "messages.h"
 #include "top.h"
 
 #include <dirent.h>
@@ -23,6 +22,7 @@
 #include <unistd.h>
 
 #include "launcher.h"
+#include "messages.h"
 #include "profile.h"
 #include "python_process.h"
 #include "sample_stacks.h"
