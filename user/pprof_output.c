@@ -243,19 +243,6 @@ static bool off_cpu_class(const char *function, const char **cls, size_t *len)
 	return true;
 }
 
-/* The root-most off-CPU frame of s, or NULL for an on-CPU stack. */
-static const struct profile_frame *off_cpu_frame(const struct pprof *pp,
-						 const struct profile_stack *s)
-{
-	for (size_t i = 0; i < s->n; i++) {
-		const struct profile_frame *f = pp->frames[s->frames[i]];
-
-		if (f->kind == PROFILE_FRAME_OFF_CPU)
-			return f;
-	}
-	return NULL;
-}
-
 static int collect_cb(const struct profile_stack *s, void *ctx)
 {
 	struct pprof *pp = ctx;
@@ -609,7 +596,7 @@ static int build_samples(struct pprof *pp, pb_profile *m)
 
 	for (size_t i = 0; i < pp->n_stacks; i++) {
 		const struct profile_stack *s = &pp->stacks[i];
-		const struct profile_frame *off = off_cpu_frame(pp, s);
+		const struct profile_frame *off = profile_stack_off_cpu_frame(pp->p, s);
 		pb_sample *smp = &pp->pb_samples[i];
 		pb_label **labels = &pp->pb_label_ptrs[i * MAX_LABELS];
 		const char *cls;

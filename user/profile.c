@@ -638,6 +638,18 @@ int profile__stack(const struct profile *p, uint32_t id, struct profile_stack *o
 	return 0;
 }
 
+const struct profile_frame *profile_stack_off_cpu_frame(const struct profile *p,
+							const struct profile_stack *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const struct profile_frame *f = profile__frame(p, s->frames[i]);
+
+		if (f && f->kind == PROFILE_FRAME_OFF_CPU)
+			return f;
+	}
+	return NULL;
+}
+
 int profile__foreach(const struct profile *p, int (*cb)(const struct profile_stack *s, void *ctx),
 		     void *ctx)
 {

@@ -234,6 +234,11 @@ size_t profile__stack_count(const struct profile *p);
  * profile__free()). Returns 0 or -EINVAL. */
 int profile__stack(const struct profile *p, uint32_t id, struct profile_stack *out);
 
+/* The root-most PROFILE_FRAME_OFF_CPU frame of stack s (it says why the
+ * thread was off the CPU), or NULL for an on-CPU stack. */
+const struct profile_frame *profile_stack_off_cpu_frame(const struct profile *p,
+							const struct profile_stack *s);
+
 /*
  * Calls cb once per distinct stack, in order of first appearance (by id).
  * The stack and its frames are owned by the profile and valid until the

@@ -151,14 +151,6 @@ struct rows {
 	size_t threads_on_cpu;	     /* in the shown scope */
 };
 
-static bool is_off_cpu(const struct profile *p, const struct profile_stack *s)
-{
-	for (size_t i = 0; i < s->n; i++)
-		if (profile__frame(p, s->frames[i])->kind == PROFILE_FRAME_OFF_CPU)
-			return true;
-	return false;
-}
-
 static int compute_rows(const struct top_view *v, const struct profile *p, bool by_function,
 			bool cumulative, struct rows *out)
 {
@@ -185,7 +177,7 @@ static int compute_rows(const struct top_view *v, const struct profile *p, bool 
 			continue;
 		out->weight += w;
 		out->weight_all += w_all;
-		if (w_scope && s.thread < n_threads && !is_off_cpu(p, &s))
+		if (w_scope && s.thread < n_threads && !profile_stack_off_cpu_frame(p, &s))
 			on_cpu[s.thread] = true;
 		for (size_t j = 0; j < s.n; j++) {
 			const struct profile_frame *f = profile__frame(p, s.frames[j]);

@@ -390,6 +390,30 @@ static void test_frame_kinds(void **state)
 	profile__free(p);
 }
 
+/* A stack's off-CPU frame is found by kind, not by text. */
+static void test_off_cpu_frame(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t f[3], on, off;
+	struct profile_stack st;
+
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_PYTHON, "f", "m.py", 1, &f[0]), 0);
+	assert_int_equal(
+		profile__intern_frame(p, PROFILE_FRAME_SYNTHETIC, "[off-cpu:io]", NULL, 0, &f[1]),
+		0);
+	assert_int_equal(profile__intern_frame(p, PROFILE_FRAME_OFF_CPU, "[off-cpu:io] read", NULL,
+					       0, &f[2]),
+			 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, f, 2, 1, &on), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, (uint32_t[]){f[0], f[2]}, 2, 1, &off),
+			 0);
+	assert_int_equal(profile__stack(p, on, &st), 0);
+	assert_null(profile_stack_off_cpu_frame(p, &st));
+	assert_int_equal(profile__stack(p, off, &st), 0);
+	assert_ptr_equal(profile_stack_off_cpu_frame(p, &st), profile__frame(p, f[2]));
+	profile__free(p);
+}
+
 /* Threads: interned by (pid, tid), named later; stacks of different
  * threads stay apart, with their counts and ids. */
 static void test_threads(void **state)
@@ -499,6 +523,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_frame_kinds),
 		cmocka_unit_test(test_threads),
+		cmocka_unit_test(test_off_cpu_frame),
 		cmocka_unit_test(test_processes),
 		cmocka_unit_test(test_new_is_empty),
 		cmocka_unit_test(test_intern_same_triple_same_id),
