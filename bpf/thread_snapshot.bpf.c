@@ -10,6 +10,9 @@
  *     their pending records, as if they had left the CPU at this moment.
  *   PYEBPF_FLUSH_OFF_CPU: when profiling stops, send the intervals of threads
  *     still off CPU, up to now.
+ *   PYEBPF_SPLIT_OFF_CPU: at an upload interval's end, send the part of
+ *     each open interval up to now, and time the rest from now, so a
+ *     thread asleep for minutes shows in every interval it sleeps through.
  *   PYEBPF_SNAPSHOT_DUMP: send every Python thread's stack as it is now, and
  *     whether the thread is active (pyebpf dump). Nothing is stopped: a
  *     running thread is read while it runs (see PYEBPF_KIND_DUMP).
@@ -86,6 +89,23 @@ int snapshot_threads(struct bpf_iter__task *ctx)
 	if (mode == PYEBPF_FLUSH_OFF_CPU) {
 		if (p)
 			off_cpu_end(p, now);
+		return 0;
+	}
+	if (mode == PYEBPF_SPLIT_OFF_CPU) {
+		/* a thread on a CPU ends its own interval at switch-in; one
+		 * switching in right now may race with this and send a few
+		 * microseconds twice */
+		if (!p || !p->start_ns || task->on_cpu)
+			return 0;
+		{
+			bool woken = p->wakeup_ns >= p->start_ns && p->wakeup_ns <= now;
+
+			off_cpu_end(p, now);
+			p->start_ns = now;
+			/* once woken, the rest is run-queue wait */
+			if (woken)
+				p->wakeup_ns = now;
+		}
 		return 0;
 	}
 	if (mode != PYEBPF_SNAPSHOT_OFF_CPU || (p && p->start_ns) || task->on_cpu)

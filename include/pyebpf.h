@@ -279,6 +279,9 @@ enum pyebpf_snapshot_mode {
 	PYEBPF_FLUSH_OFF_CPU = 2,    /* send the intervals still open */
 	PYEBPF_SNAPSHOT_DUMP = 3,    /* send a PYEBPF_KIND_DUMP record for every
 					thread of a registered process */
+	PYEBPF_SPLIT_OFF_CPU = 4,    /* send the intervals still open up to now
+					and go on timing them from now (the
+					agent's upload interval boundaries) */
 };
 
 /* Counters the kernel keeps in the per-CPU `stats` array, indexed by this

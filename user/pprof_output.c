@@ -243,10 +243,31 @@ static bool off_cpu_class(const char *function, const char **cls, size_t *len)
 	return true;
 }
 
+/* Whether stack s is one r->select asks for. */
+static bool selected(const struct report *r, const struct profile_stack *s)
+{
+	const struct report_selection *sel = &r->select;
+
+	if (sel->one_process) {
+		const struct profile_thread *t = s->thread == PROFILE_NO_THREAD
+							 ? NULL
+							 : profile__thread(r->profile, s->thread);
+
+		if (!t || t->process != sel->process)
+			return false;
+	}
+	if (sel->stacks == REPORT_ALL_STACKS)
+		return true;
+	return (profile_stack_off_cpu_frame(r->profile, s) != NULL) ==
+	       (sel->stacks == REPORT_OFF_CPU_STACKS);
+}
+
 static int collect_cb(const struct profile_stack *s, void *ctx)
 {
 	struct pprof *pp = ctx;
 
+	if (!selected(pp->r, s))
+		return 0;
 	if (pp->n_stacks == profile__stack_count(pp->p))
 		return -EINVAL; /* more stacks than the profile says */
 	pp->stacks[pp->n_stacks++] = *s;

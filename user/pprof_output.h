@@ -34,6 +34,11 @@
  * r->start_unix_ns and duration_nanos r->duration_s (both left out when
  * 0); the command, Python version and rate, when known, are comments.
  *
+ * r->select narrows the stacks written to one process entry's threads
+ * and/or to the on-CPU or off-CPU stacks (the agent's per-process,
+ * per-type profiles); functions and locations are those the selected
+ * stacks use.
+ *
  * Frames: one Function per function identity (profile_frame.function_id):
  * name and system_name are the function, filename the file (none for
  * kernel, off-CPU, native and synthetic frames, which have no file),

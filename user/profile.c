@@ -10,6 +10,11 @@
  *
  * Every mutator allocates all it needs before changing anything, so an
  * error (ENOMEM) leaves the profile as it was.
+ *
+ * With limits set (profile__set_limits()), what would be a new frame or a
+ * new stack past a bound becomes the "[profile full]" frame, or that
+ * frame's one-frame stack of the same thread; those do not count against
+ * the bounds, so folding into them always succeeds.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -86,6 +91,12 @@ struct profile {
 	size_t nids, ids_cap;
 
 	uint64_t total;
+
+	size_t max_stacks, max_frames; /* 0: no bound */
+	bool has_full_frame;
+	uint32_t full_frame; /* the "[profile full]" frame, once interned */
+	size_t nfull_stacks; /* [full_frame] stacks, outside max_stacks */
+	uint64_t overflowed; /* profile__add() calls folded into them */
 };
 
 /* ---- hashing ---------------------------------------------------------- */
@@ -434,8 +445,12 @@ void profile__free(struct profile *p)
 	free(p);
 }
 
-int profile__intern_frame(struct profile *p, enum profile_frame_kind kind, const char *function,
-			  const char *file, int line, uint32_t *id)
+static int intern_full_frame(struct profile *p, uint32_t *id);
+
+/* profile__intern_frame(); `bounded`: a new frame past max_frames is the
+ * "[profile full]" one instead. */
+static int intern_frame(struct profile *p, enum profile_frame_kind kind, const char *function,
+			const char *file, int line, uint32_t *id, bool bounded)
 {
 	struct fn_key fk = {.kind = kind, .function = function, .file = file};
 	struct frame_key k = {.line = line > 0 ? line : 0};
@@ -466,6 +481,9 @@ int profile__intern_frame(struct profile *p, enum profile_frame_kind kind, const
 		k.function_id = p->nfns;
 		h = frame_hash(k.function_id, k.line);
 	}
+	/* a new frame: the one overflow frame is not counted */
+	if (bounded && p->max_frames && p->nframes - p->has_full_frame >= p->max_frames)
+		return intern_full_frame(p, id);
 	if (p->nframes >= UINT32_MAX)
 		return -EOVERFLOW;
 
@@ -517,6 +535,42 @@ err_fn:
 	return err;
 }
 
+static int intern_full_frame(struct profile *p, uint32_t *id)
+{
+	int err;
+
+	if (p->has_full_frame) {
+		*id = p->full_frame;
+		return 0;
+	}
+	err = intern_frame(p, PROFILE_FRAME_SYNTHETIC, PROFILE_FULL_FRAME, NULL, 0, id, false);
+	if (err)
+		return err;
+	p->full_frame = *id;
+	p->has_full_frame = true;
+	return 0;
+}
+
+int profile__intern_frame(struct profile *p, enum profile_frame_kind kind, const char *function,
+			  const char *file, int line, uint32_t *id)
+{
+	return intern_frame(p, kind, function, file, line, id, true);
+}
+
+int profile__set_limits(struct profile *p, size_t max_stacks, size_t max_frames)
+{
+	if (!p)
+		return -EINVAL;
+	p->max_stacks = max_stacks;
+	p->max_frames = max_frames;
+	return 0;
+}
+
+uint64_t profile__overflowed(const struct profile *p)
+{
+	return p ? p->overflowed : 0;
+}
+
 const struct profile_frame *profile__frame(const struct profile *p, uint32_t id)
 {
 	if (!p || id >= p->nframes) {
@@ -536,11 +590,19 @@ size_t profile__function_count(const struct profile *p)
 	return p ? p->nfns : 0;
 }
 
+/* Whether frames[0..n) is the one-frame "[profile full]" stack, which
+ * max_stacks does not count. */
+static bool is_full_stack(const struct profile *p, const uint32_t *frames, size_t n)
+{
+	return p->has_full_frame && n == 1 && frames[0] == p->full_frame;
+}
+
 int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
 		 uint64_t weight, uint32_t *stack_id)
 {
 	struct stack_key k = {.thread = thread, .frames = frames, .n = n};
 	size_t inside = SIZE_MAX;
+	bool folded = false;
 	struct stack *s;
 	uint32_t *slot;
 	int err;
@@ -559,11 +621,24 @@ int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, siz
 
 	k.hash = stack_hash(thread, frames, n);
 	slot = idtab_find(&p->stack_tab, k.hash, stack_eq, p, &k);
+	if (!(slot && *slot) && p->max_stacks && p->nstacks - p->nfull_stacks >= p->max_stacks &&
+	    !is_full_stack(p, frames, n)) {
+		/* full: the thread's [profile full] stack takes the weight */
+		folded = true;
+		k.frames = frames = &p->full_frame;
+		k.n = n = 1;
+		slot = NULL;
+		if (p->has_full_frame) {
+			k.hash = stack_hash(thread, frames, n);
+			slot = idtab_find(&p->stack_tab, k.hash, stack_eq, p, &k);
+		}
+	}
 	if (slot && *slot) {
 		s = &p->stacks[*slot - 1];
 		s->weight += weight;
 		s->count++;
 		p->total += weight;
+		p->overflowed += folded;
 		if (stack_id)
 			*stack_id = *slot - 1;
 		return 0;
@@ -586,6 +661,11 @@ int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, siz
 		err = idtab_reserve(&p->stack_tab, p->nstacks, stack_hash_of, p);
 	if (inside != SIZE_MAX)
 		k.frames = frames = p->ids + inside;
+	/* the frame last: it is the one change a later failure could not undo */
+	if (!err && folded && !p->has_full_frame) {
+		err = intern_full_frame(p, &p->full_frame);
+		k.hash = stack_hash(thread, frames, n);
+	}
 	if (err)
 		return err;
 
@@ -600,6 +680,8 @@ int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, siz
 	s->thread = thread;
 	p->nids += n;
 	*slot = p->nstacks;
+	p->nfull_stacks += is_full_stack(p, frames, n);
+	p->overflowed += folded;
 	p->total += weight;
 	if (stack_id)
 		*stack_id = p->nstacks - 1;

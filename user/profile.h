@@ -40,7 +40,8 @@ enum profile_frame_kind {
 	PROFILE_FRAME_OFF_CPU,	  /* "[off-cpu:CLASS] SYSCALL": why the thread
 				     was off the CPU; the stack is off-CPU time */
 	PROFILE_FRAME_SYNTHETIC,  /* "[truncated]", "[no Python frames]",
-				     "[unreadable frame]", ... */
+				     "[unreadable frame]", "[profile full]",
+				     ... */
 };
 #define PROFILE_FRAME_KINDS (PROFILE_FRAME_SYNTHETIC + 1)
 
@@ -223,6 +224,32 @@ char *profile_thread_label(const struct profile_thread *t, char *buf, size_t siz
  */
 int profile__add(struct profile *p, uint32_t thread, const uint32_t *frames, size_t n,
 		 uint64_t weight, uint32_t *stack_id);
+
+/*
+ * Bounds what the profile may hold, so its memory stays bounded however many
+ * distinct frames and stacks the targets produce: at most max_stacks
+ * distinct stacks and max_frames distinct frames (0: no bound; the default).
+ *
+ * Once max_frames frames exist, interning a new frame gives the synthetic
+ * frame PROFILE_FULL_FRAME ("[profile full]", PROFILE_FRAME_SYNTHETIC, no
+ * file) instead; frames already interned keep their ids. Once max_stacks
+ * stacks exist, profile__add() of a stack that would be new adds its weight
+ * to the one-frame stack [profile full] of the same thread instead (its id
+ * goes to *stack_id), so weights and counts are never lost and
+ * profile__total() stays exact. The overflow frame and its stacks (one per
+ * thread) do not count against the bounds: a bounded profile holds at most
+ * max_frames + 1 frames and max_stacks + (threads + 1) stacks.
+ *
+ * Bounds apply to what is added after the call; lowering them below what the
+ * profile already holds drops nothing. Without bounds the profile behaves
+ * exactly as if this were never called. Returns 0, or -EINVAL if p is NULL.
+ */
+int profile__set_limits(struct profile *p, size_t max_stacks, size_t max_frames);
+#define PROFILE_FULL_FRAME "[profile full]"
+
+/* How many profile__add() calls had their stack replaced by a
+ * "[profile full]" stack because max_stacks was reached. */
+uint64_t profile__overflowed(const struct profile *p);
 
 /* Sum of all weights added. */
 uint64_t profile__total(const struct profile *p);

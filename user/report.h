@@ -40,6 +40,19 @@ struct report {
 	 * process entry's label (profile_process_label()), above the thread's */
 	bool show_processes;
 
+	/* Only some of the profile's stacks: the agent sends one profile per
+	 * process and per type of time. Zeroed: every stack. Taken by the
+	 * pprof writer; the others write every stack. */
+	struct report_selection {
+		bool one_process; /* only the threads of process entry `process` */
+		uint32_t process;
+		enum report_stacks {
+			REPORT_ALL_STACKS = 0,
+			REPORT_ON_CPU_STACKS,  /* stacks without an off-CPU frame */
+			REPORT_OFF_CPU_STACKS, /* stacks with one */
+		} stacks;
+	} select;
+
 	/* what was profiled; any may be 0/NULL when unknown */
 	pid_t pid;
 	const char *command;	    /* the target's command line, for titles */

@@ -235,6 +235,13 @@ int sampler__flush_off_cpu(struct sampler *s)
 	return run_snapshot(s, PYEBPF_FLUSH_OFF_CPU);
 }
 
+int sampler__split_off_cpu(struct sampler *s)
+{
+	if (!s->snap_link || !s->switch_link)
+		return -EINVAL;
+	return run_snapshot(s, PYEBPF_SPLIT_OFF_CPU);
+}
+
 uint64_t sampler__period_ns(const struct sampler *s)
 {
 	return s->period_ns;

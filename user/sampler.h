@@ -94,6 +94,13 @@ int sampler__dump(struct sampler *s);
  */
 int sampler__flush_off_cpu(struct sampler *s);
 
+/*
+ * Off-CPU profiling only, while it goes on: send the intervals of threads
+ * off CPU now, up to now, and go on timing them from now; deliver them
+ * with sampler__consume. 0 or -errno.
+ */
+int sampler__split_off_cpu(struct sampler *s);
+
 /* The sampling period in nanoseconds of CPU time: what one on-CPU sample
  * stands for; 0 with no_sampling. */
 uint64_t sampler__period_ns(const struct sampler *s);

@@ -143,6 +143,9 @@ struct session {
 	size_t n_thread_tstates;
 
 	uint64_t samples, error_samples, dropped;
+	/* instances forgotten by session__forget_gone(), still counted */
+	size_t forgotten, forgotten_pickups;
+	uint64_t forgotten_pickup_ns_total, forgotten_pickup_ns_max;
 	bool stopped;
 };
 
@@ -753,6 +756,8 @@ struct session *session__new(const struct session_opts *opts, char *why, size_t 
 		}
 	}
 	s->profile = profile__new();
+	if (s->profile)
+		profile__set_limits(s->profile, opts->max_stacks, opts->max_stacks);
 	s->times = time_accounts__new();
 	s->stack = calloc(SAMPLE_STACKS_MAX_DEPTH, sizeof(*s->stack));
 	if (opts->timeline)
@@ -1093,6 +1098,18 @@ int session__stop(struct session *s)
 	return err;
 }
 
+int session__split_off_cpu(struct session *s)
+{
+	int err;
+
+	if (s->opts.time_mode == TIME_CPU || s->stopped)
+		return 0;
+	err = sampler__split_off_cpu(s->sampler);
+	if (!err)
+		err = consume(s);
+	return err;
+}
+
 bool session__done(const struct session *s)
 {
 	if (s->opts.all || !s->n_roots)
@@ -1119,6 +1136,7 @@ struct profile *session__take_profile(struct session *s)
 	p = profile__new();
 	if (!p)
 		return NULL;
+	profile__set_limits(p, s->opts.max_stacks, s->opts.max_stacks);
 	/* the new entries first: on failure nothing has changed */
 	for (size_t b = 0; b < TARGET_BUCKETS; b++) {
 		for (struct target *t = s->buckets[b]; t; t = t->next) {
@@ -1177,9 +1195,12 @@ int session__stats(const struct session *s, struct session_stats *out)
 		.lost = k[PYEBPF_STAT_LOST],
 		.lost_events = k[PYEBPF_STAT_LOST_EVENTS],
 		.truncated = k[PYEBPF_STAT_TRUNCATED],
-		.processes = s->n_infos,
+		.processes = s->forgotten + s->n_infos,
 		.live = s->live,
 		.pending = s->n_pending,
+		.pickups = s->forgotten_pickups,
+		.pickup_ns_total = s->forgotten_pickup_ns_total,
+		.pickup_ns_max = s->forgotten_pickup_ns_max,
 	};
 	for (size_t i = 0; i < s->n_infos; i++) {
 		uint64_t ns = s->infos[i].pickup_ns;
@@ -1194,6 +1215,38 @@ int session__stats(const struct session *s, struct session_stats *out)
 	if (sampler__map_entries(s->sampler, &out->kernel_procs, &out->kernel_followed))
 		out->kernel_procs = out->kernel_followed = -1;
 	return err;
+}
+
+void session__forget_gone(struct session *s)
+{
+	size_t kept = 0;
+
+	for (size_t i = 0; i < s->n_infos; i++) {
+		struct info *in = &s->infos[i];
+
+		if (in->alive || in->process != PROFILE_NO_PROCESS) {
+			s->infos[kept++] = *in;
+			continue;
+		}
+		s->forgotten++;
+		if (in->pickup_ns) {
+			s->forgotten_pickups++;
+			s->forgotten_pickup_ns_total += in->pickup_ns;
+			if (in->pickup_ns > s->forgotten_pickup_ns_max)
+				s->forgotten_pickup_ns_max = in->pickup_ns;
+		}
+		free(in->command);
+		free(in->executable);
+	}
+	s->n_infos = kept;
+	/* live targets point at their entries by index */
+	for (size_t b = 0; b < TARGET_BUCKETS; b++)
+		for (struct target *t = s->buckets[b]; t; t = t->next)
+			for (size_t i = 0; i < s->n_infos; i++)
+				if (s->infos[i].alive && s->infos[i].pid == t->pid) {
+					t->info = i;
+					break;
+				}
 }
 
 size_t session__process_count(const struct session *s)

@@ -77,6 +77,10 @@ struct session_opts {
 	 * that show it; session_opts_from_cli() sets it for --subprocesses
 	 * and --all */
 	bool process_roots;
+	/* bound the profile: at most this many distinct stacks and frames
+	 * (profile__set_limits(); 0: no bound), so a session that never ends
+	 * (the agent) keeps its memory whatever its targets do */
+	size_t max_stacks;
 
 	/* where notices about added pids go ("pyebpf: pid 12 exec()ed
 	 * /bin/sh, no longer profiled: ..."), one line each; NULL: nowhere
@@ -183,6 +187,14 @@ int session__sync(struct session *s);
 int session__stop(struct session *s);
 
 /*
+ * Off-CPU time: count the threads off CPU now up to now, in the current
+ * profile, and the rest of their waits from now (before
+ * session__take_profile() at an interval's end, so a long wait shows in
+ * every interval it spans). A no-op for on-CPU sessions. 0 or -errno.
+ */
+int session__split_off_cpu(struct session *s);
+
+/*
  * Nothing is left to profile: every pid added has exited, and no Python
  * process it started (with `subprocesses`) is still profiled or waiting to
  * be inspected. Non-Python descendants left behind (a daemon, a `sleep`)
@@ -251,6 +263,15 @@ struct session_process {
 	uint64_t pickup_ns;	  /* from its exec() to its registration;
 				     0 when found otherwise */
 };
+
+/*
+ * Forget the target instances that are gone and have no entry in the
+ * current profile (after session__take_profile()): a long-running session
+ * (the agent) whose processes come and go keeps only what it still needs.
+ * The others keep their order (indexes shift down); session__stats() still
+ * counts the forgotten ones.
+ */
+void session__forget_gone(struct session *s);
 
 /* Target instances, in order of registration (exec() makes a new one). */
 size_t session__process_count(const struct session *s);

@@ -461,6 +461,64 @@ static void test_sample_units(void **state)
 	profile__free(p);
 }
 
+/* report.select: one process's threads, on-CPU or off-CPU stacks only;
+ * functions and locations only of what is written. */
+static void test_selection(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t a = frame(p, PROFILE_FRAME_PYTHON, "a", "/a.py", 1);
+	uint32_t b = frame(p, PROFILE_FRAME_PYTHON, "b", "/b.py", 2);
+	uint32_t sleep = frame(p, PROFILE_FRAME_OFF_CPU, "[off-cpu:sleep] clock_nanosleep", NULL, 0);
+	uint32_t p1, p2, t1, t2;
+	struct report r = {.profile = p, .unit = REPORT_NANOSECONDS, .period_ns = 1000000,
+			   .mode = TIME_WALL};
+	pprof_msg *m;
+
+	assert_int_equal(profile__add_process(p, 100, 100, "one", &p1), 0);
+	assert_int_equal(profile__add_process(p, 200, 200, "two", &p2), 0);
+	assert_int_equal(profile__intern_process_thread(p, p1, 101, &t1), 0);
+	assert_int_equal(profile__intern_process_thread(p, p2, 201, &t2), 0);
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){a}, 1, 3000000, NULL), 0);
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){a, sleep}, 2, 7000000, NULL), 0);
+	assert_int_equal(profile__add(p, t2, (uint32_t[]){b}, 1, 5000000, NULL), 0);
+	assert_int_equal(profile__add(p, PROFILE_NO_THREAD, (uint32_t[]){b}, 1, 1000000, NULL), 0);
+
+	m = decode(&r); /* zeroed selection: everything */
+	assert_int_equal(m->n_sample, 4);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+
+	r.select = (struct report_selection){.one_process = true, .process = p1};
+	m = decode(&r);
+	assert_int_equal(m->n_sample, 2);
+	assert_int_equal(m->n_function, 2); /* a and the off-CPU frame */
+	assert_int_equal(label(m, m->sample[0], "pid")->num, 100);
+	assert_int_equal(label(m, m->sample[1], "pid")->num, 100);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+
+	r.select.stacks = REPORT_ON_CPU_STACKS;
+	m = decode(&r);
+	assert_int_equal(m->n_sample, 1);
+	check_values(find_sample(m, "a", NULL, 101), 4, (int64_t[]){3, 3000000, 0, 3000000});
+	perftools__profiles__profile__free_unpacked(m, NULL);
+
+	r.select.stacks = REPORT_OFF_CPU_STACKS;
+	m = decode(&r);
+	assert_int_equal(m->n_sample, 1);
+	assert_int_equal(m->n_location, 2);
+	check_values(find_sample(m, "[off-cpu:sleep] clock_nanosleep", "a", 101), 4,
+		     (int64_t[]){1, 0, 7000000, 7000000});
+	perftools__profiles__profile__free_unpacked(m, NULL);
+
+	/* a process with nothing of that kind: a valid, empty profile */
+	r.select = (struct report_selection){.one_process = true, .process = p2,
+					     .stacks = REPORT_OFF_CPU_STACKS};
+	m = decode(&r);
+	assert_int_equal(m->n_sample, 0);
+	assert_int_equal(m->n_function, 0);
+	perftools__profiles__profile__free_unpacked(m, NULL);
+	profile__free(p);
+}
+
 /* The fixture's records added in reverse order (so every frame, function,
  * thread and stack id differs) give the same bytes. */
 static void test_same_profile_same_bytes(void **state)
@@ -576,6 +634,7 @@ int main(void)
 		cmocka_unit_test(test_values_and_labels),
 		cmocka_unit_test(test_modes),
 		cmocka_unit_test(test_sample_units),
+		cmocka_unit_test(test_selection),
 		cmocka_unit_test(test_same_profile_same_bytes),
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_errors),

@@ -518,6 +518,330 @@ static void test_processes(void **state)
 	profile__free(p);
 }
 
+/* ---- limits ------------------------------------------------------------- */
+
+/* Builds the same small profile into p: 3 threads, 6 distinct stacks over
+ * 5 frames, 9 adds. */
+static void build_small(struct profile *p)
+{
+	uint32_t t[3], f[5];
+
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(profile__intern_thread(p, 10, 10 + i, &t[i]), 0);
+	for (int i = 0; i < 5; i++)
+		f[i] = intern(p, (const char *[]){"a", "b", "c", "d", "e"}[i], "m.py", i + 1);
+	add_stack(p, t[0], (uint32_t[]){f[0], f[1]}, 2, 3);
+	add_stack(p, t[1], (uint32_t[]){f[0], f[1]}, 2, 4);
+	add_stack(p, t[0], (uint32_t[]){f[0], f[1]}, 2, 5);
+	add_stack(p, t[2], (uint32_t[]){f[2], f[3], f[4]}, 3, 6);
+	add_stack(p, PROFILE_NO_THREAD, (uint32_t[]){f[4]}, 1, 7);
+	add_stack(p, t[0], (uint32_t[]){f[0]}, 1, 8);
+	add_stack(p, t[2], (uint32_t[]){f[2], f[3], f[4]}, 3, 9);
+	add_stack(p, t[1], (uint32_t[]){f[1], f[0]}, 2, 10);
+	add_stack(p, t[1], (uint32_t[]){f[1], f[0]}, 2, 11);
+}
+
+/* Under (or exactly at) the bounds a limited profile is the same as an
+ * unlimited one: same frames, same stacks, no "[profile full]". */
+static void test_limits_under_bound(void **state)
+{
+	struct profile *free_p = profile__new(), *p;
+
+	build_small(free_p);
+	assert_int_equal(profile__stack_count(free_p), 6);
+	assert_int_equal(profile__frame_count(free_p), 5);
+	for (size_t bound = 6; bound <= 7; bound++) {
+		p = profile__new();
+		assert_int_equal(profile__set_limits(p, bound, bound - 1), 0);
+		build_small(p);
+		assert_int_equal(profile__overflowed(p), 0);
+		assert_int_equal(profile__stack_count(p), 6);
+		assert_int_equal(profile__frame_count(p), 5);
+		assert_int_equal(profile__function_count(p), profile__function_count(free_p));
+		assert_int_equal(profile__total(p), profile__total(free_p));
+		for (uint32_t i = 0; i < 6; i++) {
+			struct profile_stack a, b;
+
+			assert_int_equal(profile__stack(p, i, &a), 0);
+			assert_int_equal(profile__stack(free_p, i, &b), 0);
+			assert_int_equal(a.thread, b.thread);
+			assert_int_equal(a.n, b.n);
+			assert_memory_equal(a.frames, b.frames, a.n * sizeof(*a.frames));
+			assert_int_equal(a.weight, b.weight);
+			assert_int_equal(a.count, b.count);
+		}
+		for (uint32_t i = 0; i < 5; i++)
+			assert_string_equal(profile__frame(p, i)->label,
+					    profile__frame(free_p, i)->label);
+		profile__free(p);
+	}
+	/* 0 is no bound, and lifting a bound works */
+	p = profile__new();
+	assert_int_equal(profile__set_limits(p, 1, 1), 0);
+	assert_int_equal(profile__set_limits(p, 0, 0), 0);
+	build_small(p);
+	assert_int_equal(profile__stack_count(p), 6);
+	assert_int_equal(profile__overflowed(p), 0);
+	profile__free(p);
+	profile__free(free_p);
+
+	assert_int_equal(profile__set_limits(NULL, 1, 1), -EINVAL);
+	assert_int_equal(profile__overflowed(NULL), 0);
+}
+
+/* The weight of the stack of `thread` that is just [profile full], or 0;
+ * its count in *count. */
+static uint64_t full_weight(const struct profile *p, uint32_t thread, uint64_t *count)
+{
+	struct profile_stack st;
+
+	*count = 0;
+	for (uint32_t i = 0; i < profile__stack_count(p); i++) {
+		assert_int_equal(profile__stack(p, i, &st), 0);
+		if (st.thread == thread && st.n == 1 &&
+		    !strcmp(profile__frame(p, st.frames[0])->function, PROFILE_FULL_FRAME)) {
+			*count = st.count;
+			return st.weight;
+		}
+	}
+	return 0;
+}
+
+/* Past max_stacks, new stacks go to their thread's [profile full] stack;
+ * known stacks still get their own weight; totals stay exact. */
+static void test_limits_stacks(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t t1, t2, a, b, c, full, id, id2;
+	const struct profile_frame *f;
+	struct profile_stack st;
+	uint64_t count, counts = 0;
+
+	assert_int_equal(profile__intern_thread(p, 1, 1, &t1), 0);
+	assert_int_equal(profile__intern_thread(p, 1, 2, &t2), 0);
+	a = intern(p, "a", "m.py", 1);
+	b = intern(p, "b", "m.py", 2);
+	c = intern(p, "c", "m.py", 3);
+	assert_int_equal(profile__set_limits(p, 2, 0), 0);
+
+	add_stack(p, t1, (uint32_t[]){a, b}, 2, 1);
+	add_stack(p, t1, (uint32_t[]){a}, 1, 2);
+	assert_int_equal(profile__frame_count(p), 3); /* no overflow frame yet */
+	/* full: a new stack of t1 folds into t1's [profile full] */
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){a, c}, 2, 4, &id), 0);
+	assert_int_equal(profile__overflowed(p), 1);
+	assert_int_equal(profile__frame_count(p), 4);
+	assert_int_equal(profile__stack(p, id, &st), 0);
+	assert_int_equal(st.thread, t1);
+	assert_int_equal(st.n, 1);
+	full = st.frames[0];
+	f = profile__frame(p, full);
+	assert_int_equal(f->kind, PROFILE_FRAME_SYNTHETIC);
+	assert_string_equal(f->function, "[profile full]");
+	assert_null(f->file);
+	assert_int_equal(f->line, 0);
+	assert_string_equal(f->label, "[profile full]");
+	/* another new one of t1: the same stack */
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){c}, 1, 8, &id2), 0);
+	assert_int_equal(id2, id);
+	/* t2 and no thread get their own */
+	add_stack(p, t2, (uint32_t[]){a, b}, 2, 16);
+	add_stack(p, PROFILE_NO_THREAD, (uint32_t[]){b}, 1, 32);
+	/* a known stack keeps its weight */
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){a, b}, 2, 64, &id2), 0);
+	assert_int_equal(id2, 0);
+	/* adding [profile full] itself is no overflow */
+	add_stack(p, t1, &full, 1, 128);
+	add_stack(p, t2, (uint32_t[]){c, b, a}, 3, 256);
+
+	assert_int_equal(profile__overflowed(p), 5);
+	assert_int_equal(profile__stack_count(p), 2 + 3);
+	assert_int_equal(profile__frame_count(p), 4);
+	assert_int_equal(profile__total(p), 511);
+	assert_int_equal(full_weight(p, t1, &count), 4 + 8 + 128);
+	assert_int_equal(count, 3);
+	assert_int_equal(full_weight(p, t2, &count), 16 + 256);
+	assert_int_equal(count, 2);
+	assert_int_equal(full_weight(p, PROFILE_NO_THREAD, &count), 32);
+	assert_int_equal(count, 1);
+	assert_int_equal(profile__stack(p, 0, &st), 0);
+	assert_int_equal(st.weight, 1 + 64);
+	assert_int_equal(st.count, 2);
+	/* each of the 9 add()s is counted in exactly one stack */
+	for (uint32_t i = 0; i < profile__stack_count(p); i++) {
+		assert_int_equal(profile__stack(p, i, &st), 0);
+		counts += st.count;
+	}
+	assert_int_equal(counts, 9);
+	/* errors are still errors, and a weight of 0 is still nothing */
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){a, 99}, 2, 1, NULL), -EINVAL);
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){b, b}, 2, 0, NULL), 0);
+	assert_int_equal(profile__add(p, t1, (uint32_t[]){b, b}, 2, UINT64_MAX, NULL), -EOVERFLOW);
+	assert_int_equal(profile__overflowed(p), 5);
+	assert_int_equal(profile__total(p), 511);
+	/* one more stack allowed: the [profile full] ones do not count */
+	assert_int_equal(profile__set_limits(p, 3, 0), 0);
+	add_stack(p, t2, (uint32_t[]){c, c}, 2, 1);
+	assert_int_equal(profile__stack_count(p), 6);
+	assert_int_equal(profile__overflowed(p), 5);
+	add_stack(p, t2, (uint32_t[]){c, c, c}, 3, 1);
+	assert_int_equal(profile__stack_count(p), 6);
+	assert_int_equal(profile__overflowed(p), 6);
+	/* lifting the bound: new stacks are their own again */
+	assert_int_equal(profile__set_limits(p, 0, 0), 0);
+	add_stack(p, t1, (uint32_t[]){b, b}, 2, 1);
+	assert_int_equal(profile__stack_count(p), 7);
+	assert_int_equal(profile__overflowed(p), 6);
+	profile__free(p);
+}
+
+/* Past max_frames, new frames intern as [profile full]; known ones keep
+ * their ids; the overflow frame is not counted. */
+static void test_limits_frames(void **state)
+{
+	struct profile *p = profile__new();
+	uint32_t a, b, c, d, e, full;
+
+	assert_int_equal(profile__set_limits(p, 0, 3), 0);
+	a = intern(p, "a", "m.py", 1);
+	b = intern(p, "b", "m.py", 1);
+	c = intern(p, "a", "m.py", 2);
+	assert_int_equal(c, 2);
+	assert_int_equal(profile__frame_count(p), 3);
+	d = intern(p, "d", "m.py", 1);
+	full = d;
+	assert_int_equal(d, 3);
+	assert_string_equal(profile__frame(p, d)->label, "[profile full]");
+	assert_int_equal(profile__frame(p, d)->kind, PROFILE_FRAME_SYNTHETIC);
+	/* a new line of a known function is a new frame too */
+	e = intern(p, "a", "m.py", 3);
+	assert_int_equal(e, full);
+	assert_int_equal(frame(p, PROFILE_FRAME_KERNEL, "x", NULL, 0), full);
+	assert_int_equal(intern(p, "a", "m.py", 1), a);
+	assert_int_equal(intern(p, "b", "m.py", 1), b);
+	assert_int_equal(intern(p, "a", "m.py", 2), c);
+	/* the overflow frame itself interns as itself */
+	assert_int_equal(frame(p, PROFILE_FRAME_SYNTHETIC, PROFILE_FULL_FRAME, NULL, 0), full);
+	assert_int_equal(profile__frame_count(p), 4);
+	assert_int_equal(profile__function_count(p), 3);
+	/* stacks over them are ordinary stacks */
+	add(p, (uint32_t[]){a, full}, 2, 1);
+	add(p, (uint32_t[]){a, full}, 2, 1);
+	assert_int_equal(profile__stack_count(p), 1);
+	assert_int_equal(profile__overflowed(p), 0);
+	/* a higher bound lets new frames in again */
+	assert_int_equal(profile__set_limits(p, 0, 4), 0);
+	d = intern(p, "d", "m.py", 1);
+	assert_int_equal(d, 4);
+	assert_int_equal(intern(p, "e", "m.py", 1), full);
+	profile__free(p);
+}
+
+/* A bounded profile's memory does not grow with the number of distinct
+ * stacks: a million of them, in 4 threads, into 1000 stacks. */
+static void test_limits_memory(void **state)
+{
+	enum { THREADS = 4, FRAMES = 64, MAX_STACKS = 1000, ADDS = 1000000, DEPTH = 12 };
+	struct profile *p = profile__new();
+	uint64_t total = 0, rng = 0x2545f4914f6cdd1dULL, counts = 0;
+	uint32_t t[THREADS], f[FRAMES], stack[DEPTH];
+	struct profile_stack st;
+	char name[16];
+
+	assert_non_null(p);
+	assert_int_equal(profile__set_limits(p, MAX_STACKS, 10000), 0);
+	for (int i = 0; i < THREADS; i++)
+		assert_int_equal(profile__intern_thread(p, 7, 7 + i, &t[i]), 0);
+	for (int i = 0; i < FRAMES; i++) {
+		snprintf(name, sizeof(name), "fn%d", i);
+		f[i] = intern(p, name, "m.py", i);
+	}
+	for (uint32_t i = 0; i < ADDS; i++) {
+		uint64_t w;
+		size_t n;
+
+		rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+		/* i in base 64 makes every stack distinct; a random tail */
+		for (int d = 0; d < 4; d++)
+			stack[d] = f[(i >> (6 * d)) % FRAMES];
+		n = 4 + rng % (DEPTH - 4);
+		for (size_t d = 4; d < n; d++)
+			stack[d] = f[(rng >> (3 * d)) % FRAMES];
+		w = 1 + (rng >> 40) % 1000;
+		total += w;
+		add_stack(p, t[rng % THREADS], stack, n, w);
+	}
+	assert_true(profile__stack_count(p) <= MAX_STACKS + THREADS);
+	assert_int_equal(profile__stack_count(p), MAX_STACKS + THREADS);
+	assert_int_equal(profile__frame_count(p), FRAMES + 1);
+	assert_int_equal(profile__total(p), total);
+	assert_int_equal(profile__overflowed(p), ADDS - MAX_STACKS);
+	for (uint32_t i = 0; i < profile__stack_count(p); i++) {
+		assert_int_equal(profile__stack(p, i, &st), 0);
+		counts += st.count;
+	}
+	assert_int_equal(counts, ADDS);
+	/* what the profile holds is sized by the bound, not by the adds */
+	assert_true(p->stacks_cap <= 2 * (MAX_STACKS + THREADS));
+	assert_true(p->nids <= (size_t)MAX_STACKS * DEPTH + THREADS);
+	assert_true(p->ids_cap <= 2 * p->nids);
+	assert_true(p->stack_tab.cap <= 4 * (MAX_STACKS + THREADS));
+	profile__free(p);
+}
+
+/* Folding into a new [profile full] stack allocates (the frame, the
+ * stack); each failure leaves the profile as it was. */
+static int oom_fold(void)
+{
+	struct profile *p = profile__new();
+	uint32_t a, b;
+	int err;
+
+	if (!p)
+		return -ENOMEM;
+	assert_int_equal(profile__set_limits(p, 1, 0), 0);
+	err = profile__intern_frame(p, PROFILE_FRAME_PYTHON, "a", NULL, 0, &a);
+	if (!err)
+		err = profile__intern_frame(p, PROFILE_FRAME_PYTHON, "b", NULL, 0, &b);
+	if (!err)
+		err = profile__add(p, PROFILE_NO_THREAD, &a, 1, 1, NULL);
+	if (!err) {
+		err = profile__add(p, PROFILE_NO_THREAD, &b, 1, 2, NULL);
+		if (err) {
+			assert_int_equal(profile__frame_count(p), 2);
+			assert_int_equal(profile__stack_count(p), 1);
+			assert_int_equal(profile__total(p), 1);
+			assert_int_equal(profile__overflowed(p), 0);
+		} else {
+			assert_int_equal(profile__frame_count(p), 3);
+			assert_int_equal(profile__stack_count(p), 2);
+			assert_int_equal(profile__total(p), 3);
+			assert_int_equal(profile__overflowed(p), 1);
+		}
+	}
+	profile__free(p);
+	return err;
+}
+
+static void test_limits_out_of_memory(void **state)
+{
+	long n;
+
+	for (n = 0;; n++) {
+		fault_countdown = n;
+		int err = oom_fold();
+		bool failed = fault_countdown < 0;
+
+		fault_countdown = -1;
+		if (!failed) {
+			assert_int_equal(err, 0);
+			break;
+		}
+		assert_int_equal(err, -ENOMEM);
+	}
+	assert_true(n > 5);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -534,6 +858,11 @@ int main(void)
 		cmocka_unit_test(test_add_own_frames),
 		cmocka_unit_test(test_many),
 		cmocka_unit_test(test_out_of_memory),
+		cmocka_unit_test(test_limits_under_bound),
+		cmocka_unit_test(test_limits_stacks),
+		cmocka_unit_test(test_limits_frames),
+		cmocka_unit_test(test_limits_memory),
+		cmocka_unit_test(test_limits_out_of_memory),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
