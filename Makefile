@@ -34,7 +34,7 @@ WARNINGS := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototy
 CFLAGS ?= -g -O2
 USER_CFLAGS := $(CFLAGS) -std=gnu11 $(WARNINGS) $(SAN_FLAGS) -D_GNU_SOURCE \
 	-Iinclude -Iuser -I$(BUILD) -MMD -MP
-USER_LDLIBS := -lbpf -lelf -lz -lm
+USER_LDLIBS := -lbpf -lelf -lz -lm -lcurl -lmicrohttpd -lpthread
 BPF_CFLAGS := -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) -Wall -Werror \
 	-I$(VMLINUX_DIR) -Iinclude -Ibpf -MMD -MP
 
@@ -54,7 +54,8 @@ BENCH_BIN := $(BUILD)/bench-sampler
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 
-.PHONY: all deps test unit-test consumer-test integration-test check-generated demo bench clean format
+.PHONY: all deps test unit-test consumer-test integration-test check-generated demo bench clean format \
+	install uninstall
 
 all: $(BIN)
 
@@ -202,6 +203,59 @@ bench: $(BIN) $(BENCH_BIN)
 format:
 	clang-format -i $(filter-out user/python_layouts_table.c,$(wildcard bpf/*.c bpf/*.h \
 		user/*.c user/*.h include/*.h flamegraph/*.c flamegraph/*.h tests/unit/*.c tests/unit/*.h))
+
+# --- install ------------------------------------------------------------------
+# `sudo make install`, or DESTDIR=/tmp/pkg for a package: the two programs,
+# the agent's systemd unit (ExecStart pointing at BINDIR), its example config
+# (never over an existing one: it is yours once edited) and the shell
+# completions. `make uninstall` removes them, the config only if unchanged.
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+SYSCONFDIR ?= /etc
+SYSTEMD_UNIT_DIR ?= /lib/systemd/system
+BASH_COMPLETION_DIR ?= $(PREFIX)/share/bash-completion/completions
+ZSH_COMPLETION_DIR ?= $(PREFIX)/share/zsh/site-functions
+FISH_COMPLETION_DIR ?= $(PREFIX)/share/fish/vendor_completions.d
+AGENT_CONF := $(DESTDIR)$(SYSCONFDIR)/pyebpf/agent.conf
+AGENT_UNIT := $(DESTDIR)$(SYSTEMD_UNIT_DIR)/pyebpf-agent.service
+
+install: $(BIN) $(FG_BIN)
+	$(call msg,INSTALL,$(DESTDIR)$(BINDIR)/pyebpf)
+	$(Q)install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SYSTEMD_UNIT_DIR) \
+		$(DESTDIR)$(SYSCONFDIR)/pyebpf $(DESTDIR)$(BASH_COMPLETION_DIR) \
+		$(DESTDIR)$(ZSH_COMPLETION_DIR) $(DESTDIR)$(FISH_COMPLETION_DIR)
+	$(Q)install -m 0755 $(BIN) $(FG_BIN) $(DESTDIR)$(BINDIR)/
+	$(call msg,INSTALL,$(AGENT_UNIT))
+	$(Q)sed -e 's|/usr/local/bin/pyebpf|$(BINDIR)/pyebpf|' \
+		-e 's|/etc/pyebpf/|$(SYSCONFDIR)/pyebpf/|' \
+		packaging/pyebpf-agent.service > $(AGENT_UNIT).tmp && \
+		chmod 0644 $(AGENT_UNIT).tmp && mv -f $(AGENT_UNIT).tmp $(AGENT_UNIT)
+	$(Q)if [ -e $(AGENT_CONF) ]; then \
+		echo "  KEEP     $(AGENT_CONF) (exists; the example is packaging/agent.conf)"; \
+	else \
+		printf '  %-8s %s\n' INSTALL $(AGENT_CONF); \
+		install -m 0600 packaging/agent.conf $(AGENT_CONF); \
+	fi
+	$(call msg,INSTALL,shell completions)
+	$(Q)$(BIN) completions bash > $(DESTDIR)$(BASH_COMPLETION_DIR)/pyebpf
+	$(Q)$(BIN) completions zsh > $(DESTDIR)$(ZSH_COMPLETION_DIR)/_pyebpf
+	$(Q)$(BIN) completions fish > $(DESTDIR)$(FISH_COMPLETION_DIR)/pyebpf.fish
+	$(Q)if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+		systemctl daemon-reload || true; \
+		echo "edit $(AGENT_CONF), then: systemctl enable --now pyebpf-agent"; \
+	fi
+
+uninstall:
+	$(call msg,REMOVE,$(DESTDIR)$(BINDIR)/pyebpf)
+	$(Q)rm -f $(DESTDIR)$(BINDIR)/pyebpf $(DESTDIR)$(BINDIR)/pyebpf-flamegraph $(AGENT_UNIT) \
+		$(DESTDIR)$(BASH_COMPLETION_DIR)/pyebpf $(DESTDIR)$(ZSH_COMPLETION_DIR)/_pyebpf \
+		$(DESTDIR)$(FISH_COMPLETION_DIR)/pyebpf.fish
+	$(Q)if cmp -s packaging/agent.conf $(AGENT_CONF); then \
+		rm -f $(AGENT_CONF); rmdir $(DESTDIR)$(SYSCONFDIR)/pyebpf 2>/dev/null || true; \
+	elif [ -e $(AGENT_CONF) ]; then \
+		echo "  KEEP     $(AGENT_CONF) (changed; remove it by hand)"; \
+	fi
+# --- end install --------------------------------------------------------------
 
 clean:
 	rm -rf build build-san

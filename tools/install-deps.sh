@@ -6,7 +6,8 @@
 set -eu
 cd "$(dirname "$0")/.."
 pkgs="clang llvm libbpf-dev libelf-dev zlib1g-dev bpftool libcmocka-dev make gcc pkg-config linux-libc-dev
-      libprotobuf-c-dev protobuf-c-compiler golang-go chromium zsh fish tmux"
+      libprotobuf-c-dev protobuf-c-compiler libcurl4-openssl-dev libmicrohttpd-dev
+      golang-go chromium zsh fish tmux"
 # the machine's own Node.js is used when there is one
 command -v npm >/dev/null 2>&1 || pkgs="$pkgs nodejs npm"
 missing=""

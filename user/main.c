@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: MIT
 /* pyebpf's entry point: parse the command line, run the command. */
 #include <stdio.h>
+#include <string.h>
 
+#include "agent.h"
 #include "cli.h"
 #include "completions.h"
 #include "dump.h"
@@ -16,6 +18,9 @@ int main(int argc, char **argv)
 {
 	struct cli_options opts;
 
+	/* the agent has settings of its own (a config file and its flags) */
+	if (argc > 1 && !strcmp(argv[1], "agent"))
+		return agent_run(argc - 1, argv + 1);
 	if (cli_parse(argc, argv, &opts, stderr))
 		return 2;
 	switch (opts.command) {
