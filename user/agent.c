@@ -82,7 +82,10 @@ struct agent {
 	bool new_session_due;  /* a reload changed what the session samples */
 	uint64_t intervals;    /* intervals ended */
 	uint64_t uploads_made; /* pprofs queued */
-	uint64_t spool_dropped_logged;
+	/* profiles the spool dropped to make room, and how many of them the
+	 * log has told: it tells once a minute at most, with the count */
+	uint64_t spool_dropped, spool_dropped_logged;
+	double spool_dropped_logged_at;
 	double start_unix_s;
 	double metrics_at; /* monotonic time of the last metrics update */
 };
@@ -315,10 +318,24 @@ static int queue_upload(struct agent *a, const struct profile *p, uint32_t proce
 			  strerror(-err));
 	else
 		a->uploads_made++;
-	if (dropped)
-		agent_log("spool full: dropped the %zu oldest profile%s unsent", dropped,
-			  dropped == 1 ? "" : "s");
+	a->spool_dropped += dropped;
 	return err == -ENOMEM ? err : 0;
+}
+
+/* Tell what the spool dropped since the last time, at most once a minute
+ * (a backend down for a day must not flood the journal). */
+static void log_spool_drops(struct agent *a, bool force)
+{
+	uint64_t n = a->spool_dropped - a->spool_dropped_logged;
+	double now = clock_s(CLOCK_MONOTONIC);
+
+	if (!n || (!force && a->spool_dropped_logged_at && now - a->spool_dropped_logged_at < 60.0))
+		return;
+	agent_log("spool full (--spool-max-size, --spool-max-items): dropped the %llu oldest "
+		  "profile%s unsent (%llu since start)",
+		  (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)a->spool_dropped);
+	a->spool_dropped_logged = a->spool_dropped;
+	a->spool_dropped_logged_at = now;
 }
 
 /*
@@ -381,6 +398,7 @@ static int end_interval(struct agent *a, uint64_t until)
 			  (unsigned long long)a->from_s, (unsigned long long)until,
 			  a->cfg.max_stacks, (unsigned long long)profile__overflowed(p));
 	uploader__wake(a->uploader);
+	log_spool_drops(a, false);
 out:
 	a->intervals++;
 	a->from_s = until;
@@ -636,6 +654,7 @@ static int loop(struct agent *a)
 			err = end_interval(
 				a, (uint64_t)ceil(
 					   now)); /* every sample taken is inside [from, until] */
+			log_spool_drops(a, true);
 			agent_log("stopping: sending what is waiting (up to %.0f s)", DRAIN_S);
 			return err ? 1 : 0;
 		}

@@ -76,6 +76,11 @@ uint64_t symbolizer__code_reads(const struct symbolizer *sym)
 	return sym->code_reads;
 }
 
+size_t symbolizer__cached_codes(const struct symbolizer *sym)
+{
+	return sym->used;
+}
+
 static size_t slot_of(uint64_t addr, size_t nslots)
 {
 	uint64_t h = addr * 0x9e3779b97f4a7c15ull;
@@ -227,6 +232,11 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 		if (ci->addr) {
 			code_info_clear(ci);
 		} else {
+			if (sym->used >= SYMBOLIZER_MAX_CACHED_CODES) {
+				for (size_t i = 0; i < sym->nslots; i++)
+					code_info_clear(&sym->slots[i]);
+				sym->used = 0;
+			}
 			if ((sym->used + 1) * 10 > sym->nslots * 7 && grow(sym)) {
 				code_info_clear(&fresh);
 				synthetic(out, "[out of memory]");

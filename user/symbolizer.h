@@ -5,11 +5,14 @@
  *
  * Each code object is read once (names, first line, line table) and
  * cached by address; a checksum that no longer matches means the object
- * was freed and its address reused, so it is read again.
+ * was freed and its address reused, so it is read again. At most
+ * SYMBOLIZER_MAX_CACHED_CODES objects are kept; past that the cache starts
+ * over.
  */
 #ifndef PYEBPF_SYMBOLIZER_H
 #define PYEBPF_SYMBOLIZER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -53,6 +56,18 @@ int symbolizer__resolve(struct symbolizer *sym, const struct pyebpf_frame *frame
 
 /* Code objects read so far (each read is one cache miss). */
 uint64_t symbolizer__code_reads(const struct symbolizer *sym);
+
+/*
+ * Code objects cached per process at most. A program that keeps making
+ * code (exec(), templates, lambdas in loops) would otherwise grow the cache
+ * for as long as it is profiled (the agent profiles for days); the object
+ * that would go past this clears the cache, which costs one re-read per
+ * object still in use.
+ */
+#define SYMBOLIZER_MAX_CACHED_CODES 8192
+
+/* Code objects in the cache now: at most SYMBOLIZER_MAX_CACHED_CODES. */
+size_t symbolizer__cached_codes(const struct symbolizer *sym);
 
 /*
  * The byte offset into the bytecode that a kernel-reported instruction

@@ -3,7 +3,8 @@
  * Unit tests for user/symbolizer.c: the instruction-to-offset rule for each
  * line table kind, then symbolizer__resolve against real interpreters
  * running a script with non-ASCII function names in a file with a
- * non-ASCII path.
+ * non-ASCII path, and the cache's bound against one that makes ~9,000 code
+ * objects.
  */
 #include <errno.h>
 #include <setjmp.h>
@@ -416,6 +417,152 @@ static void check_interpreter(void **state, const char *python, int minor)
 
 LIVE_PYTHON_TESTS(test_live, check_interpreter)
 
+/* ---- the cache's bound ---------------------------------------------------- */
+
+/* Past the bound by an eighth: ~9,000 objects, one clear. */
+#define MANY_CODES (SYMBOLIZER_MAX_CACHED_CODES + SYMBOLIZER_MAX_CACHED_CODES / 8)
+
+/*
+ * Makes argv[1] distinct functions f<i> in files gen<i>.py, each with its
+ * def on line 1 + i % 7 (so a mixed-up object shows a wrong line), keeps
+ * them alive and prints for each
+ *   code <id> <co_name> <co_filename> <first line start offset> <its line>
+ * then "end".
+ */
+static const char many_script[] =
+	"import dis, sys, time\n"
+	"fs = []\n"
+	"for i in range(int(sys.argv[1])):\n"
+	"    d = {}\n"
+	"    src = '\\n' * (i % 7) + 'def f%d():\\n    return %d\\n' % (i, i)\n"
+	"    exec(compile(src, 'gen%d.py' % i, 'exec'), d)\n"
+	"    fs.append(d['f%d' % i])\n"
+	"out = []\n"
+	"for f in fs:\n"
+	"    c = f.__code__\n"
+	"    o, l = [(o, l) for o, l in dis.findlinestarts(c) if l is not None][0]\n"
+	"    out.append('code %d %s %s %d %d\\n' % (id(c), c.co_name, c.co_filename, o, l))\n"
+	"sys.stdout.write(''.join(out) + 'end\\n')\n"
+	"sys.stdout.flush()\n"
+	"time.sleep(120)\n";
+
+struct many_code {
+	uint64_t code;
+	uint32_t offset; /* CPython's first line start */
+	int line;	 /* and its line */
+};
+
+/* Resolve codes[i] as the kernel would report it, at its first line start. */
+static void resolve_many(const char *python, struct symbolizer *sym, const struct py_layout *l,
+			 const struct many_code *codes, size_t i)
+{
+	struct pyebpf_frame frame = {.code = codes[i].code, .instr = instr_at(l, codes[i].offset)};
+	struct resolved_frame out;
+	char name[32], file[32];
+	int err;
+
+	memset(&out, 0, sizeof(out));
+	err = symbolizer__resolve(sym, &frame, &out);
+	if (err)
+		fail_msg("%s: resolve object %zu: %d (%s)", python, i, err, out.function);
+	snprintf(name, sizeof(name), "f%zu", i);
+	snprintf(file, sizeof(file), "gen%zu.py", i);
+	assert_string_equal(out.function, name);
+	assert_string_equal(out.file, file);
+	assert_int_equal(out.first_line, 1 + (int)(i % 7));
+	if (out.line != codes[i].line)
+		fail_msg("%s: %s at offset %u: line %d, CPython says %d", python, name,
+			 codes[i].offset, out.line, codes[i].line);
+}
+
+/*
+ * A process that keeps making code objects: the cache never holds more than
+ * the bound, starts over when the next object would pass it, and an
+ * object dropped by the clear is read again, correctly.
+ */
+static void check_cache_bound(void **state, const char *python, int minor)
+{
+	struct live_python *lp = *state;
+	char count[16], line[256];
+	char *argv[] = {(char *)python, "-c", (char *)many_script, count, NULL};
+	struct many_code *codes = calloc(MANY_CODES, sizeof(*codes));
+	struct python_process pp;
+	struct symbolizer *sym;
+	size_t prev = 0, drops = 0, dropped_at = 0;
+	char why[512] = "";
+	int err;
+
+	assert_non_null(codes);
+	snprintf(count, sizeof(count), "%d", MANY_CODES);
+	assert_int_equal(live_python_start(lp, argv), 0);
+	for (size_t i = 0; i < MANY_CODES; i++) {
+		char name[64], file[64], want[32];
+		unsigned long long code;
+
+		if (!live_python_line(lp, line, sizeof(line)))
+			fail_msg("%s: no report for object %zu (did the script fail?)", python, i);
+		assert_int_equal(sscanf(line, "code %llu %63s %63s %u %d", &code, name, file,
+					&codes[i].offset, &codes[i].line),
+				 5);
+		codes[i].code = code;
+		snprintf(want, sizeof(want), "f%zu", i);
+		assert_string_equal(name, want);
+		snprintf(want, sizeof(want), "gen%zu.py", i);
+		assert_string_equal(file, want);
+	}
+	assert_non_null(live_python_line(lp, line, sizeof(line)));
+	assert_string_equal(line, "end");
+
+	err = python_process__inspect(lp->pid, &pp, why, sizeof(why));
+	if (err)
+		fail_msg("inspect %s: %d: %s", python, err, why);
+	assert_int_equal(pp.layout.minor, minor);
+	sym = symbolizer__new(lp->pid, &pp.layout, pp.code_type_addr);
+	assert_non_null(sym);
+
+	for (size_t i = 0; i < MANY_CODES; i++) {
+		size_t cached;
+
+		resolve_many(python, sym, &pp.layout, codes, i);
+		/* all distinct and alive: each is one read */
+		assert_int_equal(symbolizer__code_reads(sym), i + 1);
+		cached = symbolizer__cached_codes(sym);
+		if (cached > SYMBOLIZER_MAX_CACHED_CODES)
+			fail_msg("%s: %zu objects cached after %zu, bound %d", python, cached,
+				 i + 1, SYMBOLIZER_MAX_CACHED_CODES);
+		if (cached < prev) {
+			drops++;
+			dropped_at = i;
+		}
+		prev = cached;
+	}
+	/* one clear, made by the object just past the bound, which it keeps */
+	if (drops != 1 || dropped_at != SYMBOLIZER_MAX_CACHED_CODES)
+		fail_msg("%s: the cache started over %zu times (last at object %zu), want once "
+			 "at %d",
+			 python, drops, dropped_at, SYMBOLIZER_MAX_CACHED_CODES);
+	assert_int_equal(symbolizer__cached_codes(sym), MANY_CODES - SYMBOLIZER_MAX_CACHED_CODES);
+
+	/* the newest are still cached: no read */
+	resolve_many(python, sym, &pp.layout, codes, MANY_CODES - 1);
+	resolve_many(python, sym, &pp.layout, codes, SYMBOLIZER_MAX_CACHED_CODES);
+	assert_int_equal(symbolizer__code_reads(sym), MANY_CODES);
+	/* the first went with the clear: read again, and right */
+	resolve_many(python, sym, &pp.layout, codes, 0);
+	assert_int_equal(symbolizer__code_reads(sym), MANY_CODES + 1);
+	resolve_many(python, sym, &pp.layout, codes, SYMBOLIZER_MAX_CACHED_CODES - 1);
+	assert_int_equal(symbolizer__code_reads(sym), MANY_CODES + 2);
+	assert_int_equal(symbolizer__cached_codes(sym),
+			 MANY_CODES - SYMBOLIZER_MAX_CACHED_CODES + 2);
+	resolve_many(python, sym, &pp.layout, codes, 0);
+	assert_int_equal(symbolizer__code_reads(sym), MANY_CODES + 2);
+
+	symbolizer__free(sym);
+	free(codes);
+}
+
+LIVE_PYTHON_TESTS(test_cache_bound, check_cache_bound)
+
 static void test_free_null(void **state)
 {
 	symbolizer__free(NULL);
@@ -429,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_offset_locations),
 		cmocka_unit_test(test_free_null),
 		LIVE_PYTHON_TEST_LIST(test_live, live_python_setup, live_python_teardown),
+		LIVE_PYTHON_TEST_LIST(test_cache_bound, live_python_setup, live_python_teardown),
 	};
 
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
