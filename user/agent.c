@@ -650,19 +650,13 @@ static int loop(struct agent *a)
 		if (hup)
 			reload(a);
 		now = clock_s(CLOCK_REALTIME);
-		if (stop) {
-			err = end_interval(
-				a, (uint64_t)ceil(
-					   now)); /* every sample taken is inside [from, until] */
-			log_spool_drops(a, true);
-			agent_log("stopping: sending what is waiting (up to %.0f s)", DRAIN_S);
-			return err ? 1 : 0;
-		}
+		/* a boundary first, even when stopping: a loop that wakes late
+		 * (a suspended VM) must not fold two intervals into one */
 		if (now >= (double)a->boundary_s) {
 			if (end_interval(a, a->boundary_s) == -ENOMEM)
 				agent_log("out of memory: interval lost");
 			a->boundary_s = next_boundary(now, a->cfg.interval_s);
-			if (a->new_session_due) {
+			if (a->new_session_due && !stop) {
 				a->new_session_due = false;
 				close_session(a);
 				if (open_session(a))
@@ -670,6 +664,14 @@ static int loop(struct agent *a)
 				agent_log("sampling at %u Hz%s", a->cfg.rate_hz,
 					  a->cfg.off_cpu ? ", with off-CPU time" : "");
 			}
+		}
+		if (stop) {
+			/* up to the next second: every sample taken is inside
+			 * [from, until] */
+			err = end_interval(a, (uint64_t)ceil(now));
+			log_spool_drops(a, true);
+			agent_log("stopping: sending what is waiting (up to %.0f s)", DRAIN_S);
+			return err ? 1 : 0;
 		}
 		update_metrics(a, false);
 	}

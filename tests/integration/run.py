@@ -1599,10 +1599,11 @@ def t_completions(ctx, py):
             raise Fail("the %s script does not parse" % shell, p.stdout.decode().splitlines())
     bash = ('source %s; complete() { :; }; c() { COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); '
             'COMPREPLY=(); _pyebpf; echo "${COMPREPLY[*]}"; }; '
-            'c pyebpf d; c pyebpf -f s; c pyebpf --sub; c pyebpf completions z' % scripts["bash"])
+            'c pyebpf d; c pyebpf -f s; c pyebpf --sub; c pyebpf completions z; '
+            'c pyebpf ag; c pyebpf agent --upload-i' % scripts["bash"])
     got = subprocess.run(["bash", "-c", bash], stdout=subprocess.PIPE,
                          timeout=10).stdout.decode().splitlines()
-    want = ["dump", "speedscope", "--subprocesses", "zsh"]
+    want = ["dump", "speedscope", "--subprocesses", "zsh", "agent", "--upload-interval"]
     if got != want:
         raise Fail("bash completes %s, want %s" % (got, want))
     fish = 'source %s; complete -C "pyebpf --nolin"; complete -C "pyebpf -f p"' % scripts["fish"]
@@ -2595,6 +2596,10 @@ ONCE = [  # (name, function, needs a working kernel); run with the default inter
     ("browser-speedscope", t_browser_speedscope, True),
     ("browser-chrometrace", t_browser_chrometrace, True),
 ]
+# `pyebpf agent` (agent_cases.py): its cases use this module's helpers as "run"
+sys.modules.setdefault("run", sys.modules[__name__])
+import agent_cases  # noqa: E402
+ONCE += agent_cases.AGENT_CASES
 
 
 def build_cases(interps):
