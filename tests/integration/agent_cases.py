@@ -25,7 +25,7 @@ import urllib.error
 import urllib.request
 
 from run import (FORMATS_DIR, PYEBPF, Fail, Skip, Target, _killpg, _quote, checker,
-                 discover_interpreters, target, vlog)
+                 discover_interpreters, stderr_tail, target, vlog)
 from ingest_receiver import Receiver
 
 sys.path.insert(0, FORMATS_DIR)
@@ -183,12 +183,7 @@ class Agent:
             lines = list(self.lines)
         out = ["command: " + " ".join(_quote(a) for a in self.cmd),
                "exit status: %s" % (self.proc.poll() if self.rc is None else self.rc)]
-        if lines:
-            out.append("stderr%s:" % (" (last 15 lines)" if len(lines) > 15 else ""))
-            out += ["  " + l for l in lines[-15:]]
-        else:
-            out.append("stderr: (empty)")
-        return out
+        return out + stderr_tail(lines)
 
     def __enter__(self):
         return self

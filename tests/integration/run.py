@@ -310,13 +310,15 @@ class Run:
                "exit status: %s%s after %.1fs" % (
                    self.rc, " (killed: timed out)" if self.timed_out else "",
                    self.elapsed or 0.0)]
-        lines = self.stderr.splitlines()
-        if lines:
-            out.append("stderr%s:" % (" (last 15 lines)" if len(lines) > 15 else ""))
-            out += ["  " + l for l in lines[-15:]]
-        else:
-            out.append("stderr: (empty)")
-        return out
+        return out + stderr_tail(self.stderr.splitlines())
+
+
+def stderr_tail(lines):
+    """A failure's report of a command's stderr: its last 15 lines."""
+    if not lines:
+        return ["stderr: (empty)"]
+    return (["stderr%s:" % (" (last 15 lines)" if len(lines) > 15 else "")] +
+            ["  " + l for l in lines[-15:]])
 
 
 def _quote(a):
