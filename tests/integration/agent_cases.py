@@ -721,6 +721,46 @@ def t_agent_auth(ctx, py):
         rec.uploads())
 
 
+def t_agent_tls(ctx, py):
+    """HTTPS: a self-signed server certificate is trusted with --ca-file and
+    refused without it (the upload waits in the spool, the log says why);
+    --tls-insecure-skip-verify sends anyway."""
+    import ssl
+    cert, key = ctx.path("cert.pem"), ctx.path("key.pem")
+    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days",
+                        "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", cert], stdout=subprocess.PIPE,
+                       stderr=subprocess.STDOUT, timeout=60)
+    if p.returncode:
+        raise Fail("openssl could not make a certificate", p.stdout.decode().splitlines())
+    tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    tls.load_cert_chain(cert, key)
+    rec = receiver(ctx, tls=tls)
+    try:
+        with busy(py, 60) as t:
+            with Agent(ctx, agent_args(rec, "--ca-file", cert)) as ag:
+                wait_pid_ups(rec, t.pid, 1, 3 * INTERVAL + 15, agent=ag)
+                stopped_ok(ag)
+            n = len(rec.uploads())
+            with Agent(ctx, agent_args(rec, "--spool-dir", ctx.path("spool-untrusted"),
+                                       "--max-backoff", "1")) as ag:
+                ag.wait_line(r"upload failed: .*(certificate|SSL)", 3 * INTERVAL + 15)
+                if len(rec.uploads()) != n:
+                    raise Fail("an upload got through to a server with an untrusted "
+                               "certificate", ag.describe())
+                ag.stop()
+            with Agent(ctx, agent_args(rec, "--spool-dir", ctx.path("spool-untrusted"),
+                                       "--tls-insecure-skip-verify")) as ag:
+                if not rec.wait_for(lambda ups: len(ups) > n, 3 * INTERVAL + 15):
+                    raise Fail("--tls-insecure-skip-verify: nothing arrived", ag.describe())
+                stopped_ok(ag)
+    finally:
+        rec.stop()
+    no_rejects(rec)
+    return "%d uploads over HTTPS; an untrusted certificate refused, then sent with " \
+        "--tls-insecure-skip-verify" % len(rec.uploads())
+
+
 def t_agent_backend_down(ctx, py):
     """The receiver stops for 3 intervals and comes back on the same port:
     every interval of a busy target arrives once, in order, tiling."""
@@ -1123,6 +1163,7 @@ AGENT_CASES = [  # (name, function, needs a working kernel)
     ("agent-errors", t_agent_errors, False),
     ("agent-ingest", t_agent_ingest, True),
     ("agent-auth", t_agent_auth, True),
+    ("agent-tls", t_agent_tls, True),
     ("agent-backend-down", t_agent_backend_down, True),
     ("agent-spool-limit", t_agent_spool_limit, True),
     ("agent-many-processes", t_agent_many_processes, True),

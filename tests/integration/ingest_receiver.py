@@ -238,8 +238,9 @@ class Receiver:
     """The receiver, in background threads of this process."""
 
     def __init__(self, host="127.0.0.1", port=0, out_dir=None, status=200, echo=False,
-                 path="/ingest"):
+                 path="/ingest", tls=None):
         self.host = host
+        self.tls = tls  # an ssl.SSLContext: serve HTTPS
         self.path = path  # the ingest path: /ingest, or PREFIX/ingest
         self.port = port
         self.out_dir = out_dir
@@ -256,11 +257,13 @@ class Receiver:
 
     @property
     def url(self):
-        return "http://%s:%d" % (self.host, self.port)
+        return "%s://%s:%d" % ("https" if self.tls else "http", self.host, self.port)
 
     def start(self):
         """Listen (on the same port as before, after a stop)."""
         self._server = _Server((self.host, self.port), _Handler)
+        if self.tls:
+            self._server.socket = self.tls.wrap_socket(self._server.socket, server_side=True)
         self._server.receiver = self
         self.port = self._server.server_address[1]
         self._thread = threading.Thread(target=self._server.serve_forever,
