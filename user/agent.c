@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -26,12 +25,14 @@
 #include "agent_config.h"
 #include "agent_metrics.h"
 #include "ingest_client.h"
+#include "messages.h"
 #include "pprof_output.h"
 #include "process_labels.h"
 #include "profile.h"
 #include "report.h"
 #include "sample_stacks.h"
 #include "session.h"
+#include "signals.h"
 #include "spool.h"
 #include "upload.h"
 #include "uploader.h"
@@ -90,23 +91,12 @@ struct agent {
 	double metrics_at; /* monotonic time of the last metrics update */
 };
 
-static void agent_log(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void agent_log(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("pyebpf agent: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
-static double clock_s(clockid_t id)
+/* Wall-clock time, s since the epoch: interval boundaries are in it. */
+static double unix_s(void)
 {
 	struct timespec ts;
 
-	clock_gettime(id, &ts);
+	clock_gettime(CLOCK_REALTIME, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
@@ -310,12 +300,13 @@ static int queue_upload(struct agent *a, const struct profile *p, uint32_t proce
 	free(u.name);
 	free(buf);
 	if (err == -EFBIG)
-		agent_log("profile of pid %d (%s) is larger than the spool (--spool-max-size): "
-			  "dropped",
-			  (int)labels->pid, u.profile_type);
+		pyebpf_agent_message(
+			"profile of pid %d (%s) is larger than the spool (--spool-max-size): "
+			"dropped",
+			(int)labels->pid, u.profile_type);
 	else if (err)
-		agent_log("cannot spool the profile of pid %d: %s", (int)labels->pid,
-			  strerror(-err));
+		pyebpf_agent_message("cannot spool the profile of pid %d: %s", (int)labels->pid,
+				     strerror(-err));
 	else
 		a->uploads_made++;
 	a->spool_dropped += dropped;
@@ -327,13 +318,14 @@ static int queue_upload(struct agent *a, const struct profile *p, uint32_t proce
 static void log_spool_drops(struct agent *a, bool force)
 {
 	uint64_t n = a->spool_dropped - a->spool_dropped_logged;
-	double now = clock_s(CLOCK_MONOTONIC);
+	double now = monotonic_s();
 
 	if (!n || (!force && a->spool_dropped_logged_at && now - a->spool_dropped_logged_at < 60.0))
 		return;
-	agent_log("spool full (--spool-max-size, --spool-max-items): dropped the %llu oldest "
-		  "profile%s unsent (%llu since start)",
-		  (unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)a->spool_dropped);
+	pyebpf_agent_message(
+		"spool full (--spool-max-size, --spool-max-items): dropped the %llu oldest "
+		"profile%s unsent (%llu since start)",
+		(unsigned long long)n, n == 1 ? "" : "s", (unsigned long long)a->spool_dropped);
 	a->spool_dropped_logged = a->spool_dropped;
 	a->spool_dropped_logged_at = now;
 }
@@ -356,7 +348,7 @@ static int end_interval(struct agent *a, uint64_t until)
 	if (until <= a->from_s)
 		until = a->from_s + 1;
 	if (session__split_off_cpu(a->session))
-		agent_log("cannot split off-CPU intervals at the interval's end");
+		pyebpf_agent_message("cannot split off-CPU intervals at the interval's end");
 	if (label_new_processes(a))
 		return -ENOMEM;
 	n = a->n_labels;
@@ -393,10 +385,11 @@ static int end_interval(struct agent *a, uint64_t until)
 					   a->from_s, until, period_ns);
 	}
 	if (profile__overflowed(p))
-		agent_log("interval %llu-%llu: more than %zu distinct stacks; %llu samples "
-			  "counted as [profile full] (raise --max-stacks)",
-			  (unsigned long long)a->from_s, (unsigned long long)until,
-			  a->cfg.max_stacks, (unsigned long long)profile__overflowed(p));
+		pyebpf_agent_message(
+			"interval %llu-%llu: more than %zu distinct stacks; %llu samples "
+			"counted as [profile full] (raise --max-stacks)",
+			(unsigned long long)a->from_s, (unsigned long long)until, a->cfg.max_stacks,
+			(unsigned long long)profile__overflowed(p));
 	uploader__wake(a->uploader);
 	log_spool_drops(a, false);
 out:
@@ -422,16 +415,16 @@ static int open_session(struct agent *a)
 	a->sampling.off_cpu = a->cfg.off_cpu;
 	a->session = session__new(&o, why, sizeof(why));
 	if (!a->session) {
-		agent_log("%s", why);
+		pyebpf_agent_message("%s", why);
 		return -1;
 	}
 	if (session__start(a->session)) {
-		agent_log("cannot start off-CPU profiling");
+		pyebpf_agent_message("cannot start off-CPU profiling");
 		return -1;
 	}
 	if (epoll_ctl(a->ep, EPOLL_CTL_ADD, session__fd(a->session),
 		      &(struct epoll_event){.events = EPOLLIN, .data.u32 = 0})) {
-		agent_log("cannot wait on the session: %s", strerror(errno));
+		pyebpf_agent_message("cannot wait on the session: %s", strerror(errno));
 		return -1;
 	}
 	return 0;
@@ -458,7 +451,7 @@ static int start_metrics(struct agent *a)
 		return 0;
 	a->metrics = agent_metrics__start(a->cfg.metrics_address, why, sizeof(why));
 	if (!a->metrics) {
-		agent_log("%s", why);
+		pyebpf_agent_message("%s", why);
 		return -1;
 	}
 	{
@@ -467,8 +460,8 @@ static int start_metrics(struct agent *a)
 		const char *colon = strrchr(addr, ':');
 		int host_len = colon ? (int)(colon - addr) : (int)strlen(addr);
 
-		agent_log("metrics on http://%.*s:%u/metrics", host_len, addr,
-			  agent_metrics__port(a->metrics));
+		pyebpf_agent_message("metrics on http://%.*s:%u/metrics", host_len, addr,
+				     agent_metrics__port(a->metrics));
 	}
 	return 0;
 }
@@ -479,7 +472,7 @@ static void update_metrics(struct agent *a, bool force)
 	struct session_stats ss = {0};
 	struct uploader_stats us = {0};
 	struct spool_stats sps = {0};
-	double now = clock_s(CLOCK_MONOTONIC);
+	double now = monotonic_s();
 
 	if (!a->metrics || (!force && now - a->metrics_at < 1.0))
 		return;
@@ -544,12 +537,12 @@ static void reload(struct agent *a)
 	char why[512];
 
 	if (agent_config__load(&c, a->argc, a->argv, why, sizeof(why))) {
-		agent_log("config reload failed, keeping the running config: %s", why);
+		pyebpf_agent_message("config reload failed, keeping the running config: %s", why);
 		return;
 	}
 	ingest_config_from_config(&ic, &c);
 	if (uploader__set_config(a->uploader, &ic, c.max_backoff_s, why, sizeof(why))) {
-		agent_log("config reload failed, keeping the running config: %s", why);
+		pyebpf_agent_message("config reload failed, keeping the running config: %s", why);
 		agent_config__free(&c);
 		return;
 	}
@@ -559,7 +552,7 @@ static void reload(struct agent *a)
 
 		c.spool_dir = a->cfg.spool_dir;
 		a->cfg.spool_dir = dir;
-		agent_log("spool-dir changes at the next start, not on reload");
+		pyebpf_agent_message("spool-dir changes at the next start, not on reload");
 	}
 	spool_limits_from_config(&lim, &c);
 	spool__set_limits(a->spool, &lim);
@@ -581,26 +574,22 @@ static void reload(struct agent *a)
 		}
 		relabel_live(a);
 		if (interval_changed)
-			agent_log("upload interval %u s from the next boundary", c.interval_s);
-		agent_log("config reloaded%s",
-			  a->new_session_due ? "; sampling changes at the next interval" : "");
+			pyebpf_agent_message("upload interval %u s from the next boundary",
+					     c.interval_s);
+		pyebpf_agent_message("config reloaded%s",
+				     a->new_session_due ? "; sampling changes at the next interval"
+							: "");
 	}
 }
 
 static int setup_signals(struct agent *a)
 {
-	sigset_t set;
-
-	sigemptyset(&set);
-	sigaddset(&set, SIGHUP);
-	sigaddset(&set, SIGTERM);
-	sigaddset(&set, SIGINT);
-	/* block before any thread starts, so only the signalfd sees them */
-	if (pthread_sigmask(SIG_BLOCK, &set, NULL))
+	/* before any thread starts, so only the signalfd sees them */
+	a->sigfd = signals_fd((const int[]){SIGHUP, SIGTERM, SIGINT}, 3, NULL);
+	if (a->sigfd < 0) {
+		errno = -a->sigfd;
 		return -1;
-	a->sigfd = signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (a->sigfd < 0)
-		return -1;
+	}
 	return epoll_ctl(a->ep, EPOLL_CTL_ADD, a->sigfd,
 			 &(struct epoll_event){.events = EPOLLIN, .data.u32 = 1});
 }
@@ -623,7 +612,7 @@ static int loop(struct agent *a)
 	for (;;) {
 		struct epoll_event ev[4];
 		bool hup = false, stop = false;
-		double now = clock_s(CLOCK_REALTIME);
+		double now = unix_s();
 		int timeout = session__timeout_ms(a->session);
 		double to_boundary = ((double)a->boundary_s - now) * 1000.0;
 		int err;
@@ -633,36 +622,36 @@ static int loop(struct agent *a)
 		if (a->metrics && timeout > 1000)
 			timeout = 1000;
 		if (epoll_wait(a->ep, ev, 4, timeout) < 0 && errno != EINTR) {
-			agent_log("cannot wait for events: %s", strerror(errno));
+			pyebpf_agent_message("cannot wait for events: %s", strerror(errno));
 			return 1;
 		}
 		read_signals(a, &hup, &stop);
 		err = session__poll(a->session);
 		if (err) {
-			agent_log("profiling failed: %s", strerror(-err));
-			end_interval(a, (uint64_t)ceil(clock_s(CLOCK_REALTIME)));
+			pyebpf_agent_message("profiling failed: %s", strerror(-err));
+			end_interval(a, (uint64_t)ceil(unix_s()));
 			return 1;
 		}
 		if (label_new_processes(a)) {
-			agent_log("out of memory");
+			pyebpf_agent_message("out of memory");
 			return 1;
 		}
 		if (hup)
 			reload(a);
-		now = clock_s(CLOCK_REALTIME);
+		now = unix_s();
 		/* a boundary first, even when stopping: a loop that wakes late
 		 * (a suspended VM) must not fold two intervals into one */
 		if (now >= (double)a->boundary_s) {
 			if (end_interval(a, a->boundary_s) == -ENOMEM)
-				agent_log("out of memory: interval lost");
+				pyebpf_agent_message("out of memory: interval lost");
 			a->boundary_s = next_boundary(now, a->cfg.interval_s);
 			if (a->new_session_due && !stop) {
 				a->new_session_due = false;
 				close_session(a);
 				if (open_session(a))
 					return 1;
-				agent_log("sampling at %u Hz%s", a->cfg.rate_hz,
-					  a->cfg.off_cpu ? ", with off-CPU time" : "");
+				pyebpf_agent_message("sampling at %u Hz%s", a->cfg.rate_hz,
+						     a->cfg.off_cpu ? ", with off-CPU time" : "");
 			}
 		}
 		if (stop) {
@@ -670,7 +659,8 @@ static int loop(struct agent *a)
 			 * [from, until] */
 			err = end_interval(a, (uint64_t)ceil(now));
 			log_spool_drops(a, true);
-			agent_log("stopping: sending what is waiting (up to %.0f s)", DRAIN_S);
+			pyebpf_agent_message("stopping: sending what is waiting (up to %.0f s)",
+					     DRAIN_S);
 			return err ? 1 : 0;
 		}
 		update_metrics(a, false);
@@ -686,7 +676,7 @@ int agent_run(int argc, char **argv)
 	int rc = 1;
 
 	if (agent_config__load(&a.cfg, argc, argv, why, sizeof(why))) {
-		agent_log("%s", why);
+		pyebpf_agent_message("%s", why);
 		return 2;
 	}
 	if (a.cfg.help) {
@@ -695,14 +685,14 @@ int agent_run(int argc, char **argv)
 		return 0;
 	}
 	if (curl_global_init(CURL_GLOBAL_DEFAULT)) {
-		agent_log("cannot initialize libcurl");
+		pyebpf_agent_message("cannot initialize libcurl");
 		agent_config__free(&a.cfg);
 		return 1;
 	}
-	a.start_unix_s = clock_s(CLOCK_REALTIME);
+	a.start_unix_s = unix_s();
 	a.ep = epoll_create1(EPOLL_CLOEXEC);
 	if (a.ep < 0 || setup_signals(&a)) {
-		agent_log("cannot set up signal handling: %s", strerror(errno));
+		pyebpf_agent_message("cannot set up signal handling: %s", strerror(errno));
 		goto out;
 	}
 	/* the kernel side first: without privileges or BPF nothing else matters */
@@ -711,14 +701,14 @@ int agent_run(int argc, char **argv)
 	spool_limits_from_config(&lim, &a.cfg);
 	a.spool = spool__open(a.cfg.spool_dir, &lim, why, sizeof(why));
 	if (!a.spool) {
-		agent_log("%s", why);
+		pyebpf_agent_message("%s", why);
 		rc = 2;
 		goto out;
 	}
 	ingest_config_from_config(&ic, &a.cfg);
 	a.uploader = uploader__start(a.spool, &ic, a.cfg.max_backoff_s, why, sizeof(why));
 	if (!a.uploader) {
-		agent_log("%s", why);
+		pyebpf_agent_message("%s", why);
 		rc = 2;
 		goto out;
 	}
@@ -730,10 +720,11 @@ int agent_run(int argc, char **argv)
 		struct spool_stats st;
 
 		spool__stats(a.spool, &st);
-		agent_log("profiling every Python process at %u Hz%s, uploading every %u s to %s"
-			  "%s",
-			  a.cfg.rate_hz, a.cfg.off_cpu ? " with off-CPU time" : "",
-			  a.cfg.interval_s, a.cfg.server, st.items ? " (resending the spool)" : "");
+		pyebpf_agent_message(
+			"profiling every Python process at %u Hz%s, uploading every %u s to %s"
+			"%s",
+			a.cfg.rate_hz, a.cfg.off_cpu ? " with off-CPU time" : "", a.cfg.interval_s,
+			a.cfg.server, st.items ? " (resending the spool)" : "");
 	}
 	update_metrics(&a, true);
 	rc = loop(&a);
@@ -745,8 +736,8 @@ out:
 		if (a.spool)
 			spool__stats(a.spool, &st);
 		if (st.items)
-			agent_log("%zu profile%s left in %s for the next start", st.items,
-				  st.items == 1 ? "" : "s", a.cfg.spool_dir);
+			pyebpf_agent_message("%zu profile%s left in %s for the next start",
+					     st.items, st.items == 1 ? "" : "s", a.cfg.spool_dir);
 	}
 	agent_metrics__stop(a.metrics);
 	close_session(&a);

@@ -5,15 +5,31 @@
 #include <stdio.h>
 #include <time.h>
 
+static void message(const char *prefix, const char *fmt, va_list ap)
+{
+	flockfile(stderr); /* the agent's threads print too */
+	fputs(prefix, stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	funlockfile(stderr);
+}
+
 void pyebpf_message(const char *fmt, ...)
 {
 	va_list ap;
 
-	fputs("pyebpf: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	message("pyebpf: ", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+}
+
+void pyebpf_agent_message(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	message("pyebpf agent: ", fmt, ap);
+	va_end(ap);
 }
 
 double monotonic_s(void)

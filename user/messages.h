@@ -7,6 +7,10 @@
  * errors, warnings and notices, lowercase, no final period (git's style). */
 void pyebpf_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* The same with "pyebpf agent: ": the agent's log (stderr, for journald).
+ * Both are safe from any thread: a line is written whole. */
+void pyebpf_agent_message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* CLOCK_MONOTONIC, in seconds. */
 double monotonic_s(void);
 

@@ -21,6 +21,7 @@
 #include "report.h"
 #include "sample_stacks.h"
 #include "session.h"
+#include "signals.h"
 #include "summary.h"
 #include "system_checks.h"
 #include "time_split.h"
@@ -105,21 +106,6 @@ static int open_target(struct recorder *r)
 	if (err)
 		pyebpf_message("cannot profile '%s': %s", o->program[0], why);
 	return err;
-}
-
-static int setup_signals(int *sfd)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, &mask, NULL))
-		return -errno;
-	*sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	return *sfd < 0 ? -errno : 0;
 }
 
 static void drain_signals(struct recorder *r, int sfd)
@@ -439,7 +425,8 @@ int record_run(const struct cli_options *opts)
 	}
 	/* signals first: a launched program inherits nothing from this (the
 	 * launcher clears its mask), and Ctrl-C during start-up is caught */
-	err = setup_signals(&sfd);
+	sfd = signals_fd((const int[]){SIGINT, SIGTERM, SIGHUP, SIGCHLD}, 4, NULL);
+	err = sfd < 0 ? sfd : 0;
 	if (err) {
 		pyebpf_message("cannot set up signal handling: %s", strerror(-err));
 		goto cleanup;

@@ -27,6 +27,7 @@
 #include "python_process.h"
 #include "sample_stacks.h"
 #include "session.h"
+#include "signals.h"
 #include "system_checks.h"
 #include "time_split.h"
 #include "top_view.h"
@@ -492,26 +493,6 @@ static int open_targets(struct top *t)
 
 /* ---- the loop ----------------------------------------------------------- */
 
-/* Signals come through a descriptor, so the loop ends in order and the
- * terminal is restored on the way out. */
-static int setup_signals(sigset_t *old, int *sfd)
-{
-	sigset_t mask;
-
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigaddset(&mask, SIGHUP);
-	sigaddset(&mask, SIGCHLD);
-	sigaddset(&mask, SIGWINCH);
-	sigaddset(&mask, SIGTSTP);
-	sigaddset(&mask, SIGCONT);
-	if (sigprocmask(SIG_BLOCK, &mask, old))
-		return -errno;
-	*sfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	return *sfd < 0 ? -errno : 0;
-}
-
 /* Returns whether the screen must be drawn again. */
 static bool handle_signals(struct top *t, int sfd)
 {
@@ -654,7 +635,12 @@ int top_run(const struct cli_options *opts)
 	/* a reader that goes away ends the run: EPIPE, not death */
 	sigemptyset(&ign.sa_mask);
 	sigaction(SIGPIPE, &ign, &old_pipe);
-	err = setup_signals(&old_mask, &sfd);
+	/* through a descriptor, so the loop ends in order and the terminal
+	 * is restored on the way out */
+	sfd = signals_fd(
+		(const int[]){SIGINT, SIGTERM, SIGHUP, SIGCHLD, SIGWINCH, SIGTSTP, SIGCONT}, 7,
+		&old_mask);
+	err = sfd < 0 ? sfd : 0;
 	if (err) {
 		pyebpf_message("cannot set up signal handling: %s", strerror(-err));
 		goto cleanup;

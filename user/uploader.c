@@ -114,8 +114,7 @@ static void *run(void *arg)
 		err = spool__peek(u->sp, &item, &seq);
 		if (err) {
 			if (err != -ENOENT && !spool_failing) {
-				fprintf(stderr, "pyebpf agent: cannot read the spool: %s\n",
-					strerror(-err));
+				pyebpf_agent_message("cannot read the spool: %s", strerror(-err));
 				spool_failing = true;
 			}
 			pthread_mutex_lock(&u->lock);
@@ -132,18 +131,15 @@ static void *run(void *arg)
 		if (res == INGEST_OK || res == INGEST_REJECTED)
 			spool__remove(u->sp, seq);
 		if (res == INGEST_REJECTED)
-			fprintf(stderr,
-				"pyebpf agent: upload of %s (%s, %" PRIu64 "..%" PRIu64
-				") rejected, dropped: %s\n",
-				item.name, item.profile_type ? item.profile_type : "?", item.from_s,
-				item.until_s, why);
+			pyebpf_agent_message("upload of %s (%s, %" PRIu64 "..%" PRIu64
+					     ") rejected, dropped: %s",
+					     item.name, item.profile_type ? item.profile_type : "?",
+					     item.from_s, item.until_s, why);
 		upload_clear(&item);
 
 		if (res == INGEST_OK && streak)
-			fprintf(stderr,
-				"pyebpf agent: uploads recovered after %" PRIu64
-				" failed attempts\n",
-				streak);
+			pyebpf_agent_message("uploads recovered after %" PRIu64 " failed attempts",
+					     streak);
 		pthread_mutex_lock(&u->lock);
 		if (res == INGEST_OK) {
 			u->st.ok++;
@@ -164,21 +160,19 @@ static void *run(void *arg)
 
 		if (u->stop) {
 			if (streak == 1)
-				fprintf(stderr,
-					"pyebpf agent: upload failed: %s; stopping with %zu "
-					"waiting "
-					"in the spool\n",
-					why, waiting(u));
+				pyebpf_agent_message("upload failed: %s; stopping with %zu "
+						     "waiting "
+						     "in the spool",
+						     why, waiting(u));
 			break;
 		}
 		/* up to 10% either way, so a fleet does not come back at once */
 		double wait = backoff * (0.9 + 0.2 * random01(u));
 
 		if (streak == 1)
-			fprintf(stderr,
-				"pyebpf agent: upload failed: %s; retrying in %.1f s (%zu "
-				"waiting)\n",
-				why, wait, waiting(u));
+			pyebpf_agent_message("upload failed: %s; retrying in %.1f s (%zu "
+					     "waiting)",
+					     why, wait, waiting(u));
 		wait_until(u, monotonic_s() + wait, false);
 	}
 	pthread_mutex_unlock(&u->lock);
